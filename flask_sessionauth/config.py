@@ -1,0 +1,140 @@
+"""Defaults, constants and the typed accessors for the extension's config keys.
+
+Every default is written here once. Keys are read where they are used, through
+:func:`setting`, so that a test which flips ``app.config[...]`` after setup is
+obeyed on the very next request.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import timedelta
+
+if t.TYPE_CHECKING:
+    from flask import Config
+
+#: The default name of the "remember me" cookie.
+COOKIE_NAME = "remember_token"
+#: How long a "remember me" cookie stays valid by default (365 days).
+COOKIE_DURATION = timedelta(days=365)
+#: Whether the "remember me" cookie is marked ``Secure`` by default.
+COOKIE_SECURE = False
+#: Whether the "remember me" cookie is marked ``HttpOnly`` by default.
+COOKIE_HTTPONLY = True
+#: The default ``SameSite`` attribute of the "remember me" cookie (none set).
+COOKIE_SAMESITE: str | None = None
+#: The message flashed when a user must log in.
+LOGIN_MESSAGE = "Please log in to access this page."
+#: The category of :data:`LOGIN_MESSAGE`.
+LOGIN_MESSAGE_CATEGORY = "message"
+#: The message flashed when a user must log in again to refresh their login.
+REFRESH_MESSAGE = "Please reauthenticate to access this page."
+#: The category of :data:`REFRESH_MESSAGE`.
+REFRESH_MESSAGE_CATEGORY = "message"
+#: The name of the user method that returns the id stored in the session.
+ID_ATTRIBUTE = "get_id"
+#: The request header passed to :meth:`LoginManager.header_loader`.
+AUTH_HEADER_NAME = "Authorization"
+#: Whether ``next`` is kept in the session instead of the query string.
+USE_SESSION_FOR_NEXT = False
+#: Requests with these methods skip :func:`login_required` (CORS preflight).
+EXEMPT_METHODS = frozenset({"OPTIONS"})
+
+#: The session keys that carry a login. :func:`logout_user` removes them all,
+#: ``next`` excepted (it belongs to the login flow, not to the login).
+LOGIN_SESSION_KEYS = frozenset(
+    {"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "_fresh_at", "_token_sig"}
+)
+#: Every session key this extension may write, as flask-login's ``SESSION_KEYS``
+#: plus this extension's own ``_fresh_at`` and ``_token_sig``.
+SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
+
+SessionProtection = t.Literal["basic", "strong"]
+
+#: Every config key the extension reads, with its default.
+DEFAULTS: dict[str, t.Any] = {
+    "REMEMBER_COOKIE_NAME": COOKIE_NAME,
+    "REMEMBER_COOKIE_DURATION": COOKIE_DURATION,
+    "REMEMBER_COOKIE_DOMAIN": None,
+    "REMEMBER_COOKIE_PATH": "/",
+    "REMEMBER_COOKIE_SECURE": COOKIE_SECURE,
+    "REMEMBER_COOKIE_HTTPONLY": COOKIE_HTTPONLY,
+    "REMEMBER_COOKIE_SAMESITE": COOKIE_SAMESITE,
+    "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
+    "REMEMBER_COOKIE_ACCEPT_LEGACY": True,
+    "LOGIN_DISABLED": False,
+    "USE_SESSION_FOR_NEXT": USE_SESSION_FOR_NEXT,
+    "FORCE_HOST_FOR_REDIRECTS": None,
+    "AUTH_HEADER_NAME": AUTH_HEADER_NAME,
+    "FRESH_LOGIN_MAX_AGE": None,
+    "LOGOUT_CLEAR_SESSION": False,
+    "ACCEPT_UNBOUND_SESSIONS": True,
+    "BASIC_AUTH_LOGIN": True,
+    "BASIC_AUTH_REALM": "Login required",
+    "ALLOWED_REDIRECT_HOSTS": None,
+    "REDIRECT_REQUIRE_HTTPS": False,
+}
+
+_SAMESITE_VALUES = (None, "Strict", "Lax", "None")
+
+
+def setting(config: Config, key: str) -> t.Any:
+    """Read one of the extension's config keys, falling back to its default."""
+    return config.get(key, DEFAULTS[key])
+
+
+def seconds(value: object, key: str) -> float | None:
+    """Turn a duration config value (timedelta, int or float seconds, or None)
+    into seconds, or raise a :exc:`TypeError` that names the key.
+    """
+    if value is None:
+        return None
+
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+
+    raise TypeError(
+        f"{key} must be a datetime.timedelta or a number of seconds, not"
+        f" {value!r}. For example: app.config[{key!r}] = timedelta(days=14)."
+    )
+
+
+def session_protection_mode(value: object) -> SessionProtection | None:
+    """Validate a ``SESSION_PROTECTION`` value."""
+    if value is None or value == "basic" or value == "strong":
+        return value  # type: ignore[return-value]
+
+    raise ValueError(
+        f"SESSION_PROTECTION must be 'basic', 'strong' or None, not {value!r}."
+        " Set it in app.config or on LoginManager.session_protection."
+    )
+
+
+def validate(config: Config) -> None:
+    """Check the keys an app has set, so a bad value fails at start-up rather
+    than on the first request that reads it.
+    """
+    for key in ("REMEMBER_COOKIE_DURATION", "FRESH_LOGIN_MAX_AGE"):
+        if key in config:
+            seconds(config[key], key)
+
+    if "SESSION_PROTECTION" in config:
+        session_protection_mode(config["SESSION_PROTECTION"])
+
+    samesite = config.get("REMEMBER_COOKIE_SAMESITE")
+
+    if samesite not in _SAMESITE_VALUES:
+        raise ValueError(
+            "REMEMBER_COOKIE_SAMESITE must be None, 'Strict', 'Lax' or 'None',"
+            f" not {samesite!r}."
+        )
+
+    name = config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"REMEMBER_COOKIE_NAME must be a non-empty string, not {name!r}."
+        )

@@ -1,0 +1,84 @@
+"""View decorators that require a logged-in user."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing as t
+
+from flask import current_app
+from flask import request
+
+from .config import EXEMPT_METHODS
+from .login import current_user
+from .login import login_fresh
+from .manager import get_manager
+
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
+
+
+def _refusal(fresh: bool) -> t.Any | None:
+    """The response that stops the view, or None to let it run."""
+    if request.method in EXEMPT_METHODS or current_app.config.get("LOGIN_DISABLED"):
+        return None
+
+    if not current_user.is_authenticated:
+        return get_manager().unauthorized()
+
+    if fresh and not login_fresh():
+        return get_manager().needs_refresh()
+
+    return None
+
+
+def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
+            refusal = _refusal(fresh)
+
+            if refusal is not None:
+                return refusal
+
+            return await func(*args, **kwargs)
+
+        return async_view  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def view(*args: P.args, **kwargs: P.kwargs) -> R:
+        refusal = _refusal(fresh)
+
+        if refusal is not None:
+            return refusal  # type: ignore[no-any-return]
+
+        return func(*args, **kwargs)
+
+    return view
+
+
+def login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
+    """Let only logged-in users reach the decorated view; others get
+    :meth:`LoginManager.unauthorized`.
+
+    ``OPTIONS`` requests (CORS preflight) pass, and so does everyone while
+    the ``LOGIN_DISABLED`` config key is true. The view may be ``async``.
+
+    .. code-block:: python
+
+        @app.route("/profile")
+        @login_required
+        def profile():
+            return render_template("profile.html")
+    """
+    return _guard(func, fresh=False)
+
+
+def fresh_login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
+    """Like :func:`login_required`, and the login must also be fresh
+    (:func:`login_fresh`); a user whose login is not gets
+    :meth:`LoginManager.needs_refresh`. Use it on views that change a
+    password or an email address.
+    """
+    return _guard(func, fresh=True)

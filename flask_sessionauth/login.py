@@ -1,0 +1,308 @@
+"""The current user, and logging users in and out."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+from flask import session
+from werkzeug.local import LocalProxy
+
+from .config import seconds
+from .config import setting
+from .manager import ACTION_KEY
+from .manager import _drop_login_keys
+from .manager import _session_token
+from .manager import get_manager
+from .remember import CookieAction
+from .signals import user_logged_in
+from .signals import user_logged_out
+from .signals import user_login_confirmed
+
+if t.TYPE_CHECKING:
+    from datetime import timedelta
+
+    from .manager import LoginManager
+    from .mixins import UserProtocol
+
+logger = logging.getLogger("flask_sessionauth")
+
+
+def _get_user() -> UserProtocol:
+    if not has_request_context():
+        raise RuntimeError(
+            "current_user is only available while handling a request. In a"
+            " test, use app.test_request_context() or the test client; in a"
+            " CLI command or background job, load the user yourself."
+        )
+
+    try:
+        return g._login_user  # type: ignore[no-any-return]
+    except AttributeError:
+        get_manager()._load_user()
+        return g._login_user  # type: ignore[no-any-return]
+
+
+class _CurrentUserProxy(t.Protocol):
+    """The type of :data:`current_user`: a user, as a proxy."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def is_anonymous(self) -> bool: ...
+
+    def get_id(self) -> str | None: ...
+
+    def _get_current_object(self) -> UserProtocol: ...
+
+
+#: The user of the current request: the logged-in user, or an instance of
+#: :attr:`LoginManager.anonymous_user`. The user is loaded on first use and
+#: kept for the rest of the request.
+#:
+#: It is typed as a :class:`UserProtocol`. To see your own user class, cast
+#: once: ``current_user = t.cast(User, flask_sessionauth.current_user)``.
+#:
+#: .. versionchanged:: 0.1.0
+#:     Outside a request it raises :exc:`RuntimeError` rather than standing
+#:     for None (``bool(current_user)`` is still False there).
+current_user: _CurrentUserProxy = LocalProxy(_get_user)  # type: ignore[assignment]
+
+
+def login_user(
+    user: t.Any,
+    remember: bool = False,
+    duration: timedelta | None = None,
+    force: bool = False,
+    fresh: bool = True,
+) -> bool:
+    """Log ``user`` in for the rest of the session.
+
+    :param user: The user to log in.
+    :param remember: Also set the remember cookie, so the login outlives the
+        session.
+    :param duration: How long the remember cookie lasts; defaults to
+        ``REMEMBER_COOKIE_DURATION``.
+    :param force: Log the user in even if ``user.is_active`` is false.
+    :param fresh: Mark the login fresh (for :func:`fresh_login_required`).
+    :return: True, or False when the user is inactive and not forced.
+
+    Each call starts a new login: a server-side session gets a new id
+    (session fixation), what the session held of an earlier login is dropped,
+    and a remember cookie is deleted unless ``remember`` renews it. A user
+    with a session token (see :ref:`revocation`) has the session bound to it.
+
+    .. versionchanged:: 0.1.0
+        Regenerates server-side session ids, drops earlier login state and
+        binds the session to the user's session token.
+    """
+    if not force and not user.is_active:
+        return False
+
+    manager = get_manager()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    if duration is not None:
+        try:
+            remember_seconds = duration.total_seconds()
+        except AttributeError:
+            raise TypeError(
+                f"duration must be a datetime.timedelta, not {duration!r}."
+            ) from None
+
+    user_id = getattr(user, manager.id_attribute)()
+    sess = session._get_current_object()  # type: ignore[attr-defined]
+    regenerate = getattr(app.session_interface, "regenerate", None)
+
+    if callable(regenerate):
+        # Flask-Session: a new id, so an id planted before login is useless.
+        regenerate(sess)
+
+    _drop_login_keys(sess)
+    sess["_user_id"] = user_id
+    sess["_fresh"] = fresh
+    sess["_id"] = manager._session_identifier_generator()
+
+    if fresh:
+        sess["_fresh_at"] = int(manager.clock())
+
+    token = _session_token(user)
+
+    if token is not None:
+        sess["_token_sig"] = manager._keyring(app).sign_token(token)
+
+    if remember:
+        if duration is not None:
+            sess["_remember_seconds"] = remember_seconds
+
+        setattr(g, ACTION_KEY, CookieAction.SET)
+    elif setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
+        # Whoever's cookie that is, it must not outlive this login.
+        setattr(g, ACTION_KEY, CookieAction.CLEAR)
+    else:
+        g.pop(ACTION_KEY, None)
+
+    manager._update_request_context_with_user(user)
+    user_logged_in.send(app, user=user)
+    return True
+
+
+def logout_user() -> bool:
+    """Log the current user out: remove the login from the session and
+    delete the remember cookie. Always returns True.
+
+    With ``LOGOUT_CLEAR_SESSION`` set, the whole session is cleared, not only
+    the keys this extension owns.
+
+    .. versionchanged:: 0.1.0
+        Removes every key the extension owns, and deletes the remember cookie
+        even if this request did not send it.
+    """
+    manager = get_manager()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    user = _get_user()
+    sess = session._get_current_object()  # type: ignore[attr-defined]
+
+    if setting(app.config, "LOGOUT_CLEAR_SESSION"):
+        sess.clear()
+    else:
+        _drop_login_keys(sess)
+
+    if setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
+        setattr(g, ACTION_KEY, CookieAction.CLEAR)
+    else:
+        g.pop(ACTION_KEY, None)
+
+    user_logged_out.send(app, user=user)
+    manager._update_request_context_with_user()
+    return True
+
+
+def confirm_login() -> None:
+    """Mark the current login fresh again, after the user proved who they
+    are (by re-entering their password, say).
+    """
+    manager = get_manager()
+    session["_fresh"] = True
+    session["_fresh_at"] = int(manager.clock())
+    session["_id"] = manager._session_identifier_generator()
+    user_login_confirmed.send(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def login_fresh() -> bool:
+    """Whether the current login is fresh: made by :func:`login_user` with
+    ``fresh=True`` or confirmed by :func:`confirm_login`, rather than restored
+    from the remember cookie, and not older than ``FRESH_LOGIN_MAX_AGE``.
+
+    .. versionchanged:: 0.1.0
+        Obeys ``FRESH_LOGIN_MAX_AGE``.
+    """
+    if session.get("_fresh") is not True:
+        return False
+
+    max_age = seconds(
+        setting(current_app.config, "FRESH_LOGIN_MAX_AGE"), "FRESH_LOGIN_MAX_AGE"
+    )
+
+    if max_age is None:
+        return True
+
+    fresh_at = session.get("_fresh_at")
+
+    if not isinstance(fresh_at, int | float) or isinstance(fresh_at, bool):
+        # A login from before the window existed: its age is unknown.
+        return False
+
+    return get_manager().clock() - fresh_at <= max_age
+
+
+def login_remembered() -> bool:
+    """Whether the request carries a valid remember cookie for the user
+    logged in, and the cookie is not being deleted by this response.
+    """
+    manager = get_manager()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    value = request.cookies.get(setting(app.config, "REMEMBER_COOKIE_NAME"))
+
+    if value is None or g.get(ACTION_KEY) is CookieAction.CLEAR:
+        return False
+
+    from . import remember
+
+    cookie = remember.load(value, app.config, manager._keyring(app), manager.clock())
+    return cookie is not None
+
+
+def rebind_session(user: t.Any = None) -> None:
+    """Bind the current session to ``user``'s current session token, by
+    default the current user's. Call it after changing the token (after a
+    password change, say) so that this session stays logged in while every
+    other session and remember cookie of the user is refused.
+
+    A remember cookie this request carries is re-issued bound to the new
+    token.
+
+    .. versionadded:: 0.1.0
+    """
+    if user is None:
+        user = _get_user()
+
+    if not user.is_authenticated:
+        raise RuntimeError(
+            "rebind_session() needs a logged-in user. Call it after"
+            " login_user(), or pass the user."
+        )
+
+    manager = get_manager()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    sess = session._get_current_object()  # type: ignore[attr-defined]
+    user_id = getattr(user, manager.id_attribute)()
+
+    if sess.get("_user_id") != user_id:
+        raise RuntimeError(
+            "rebind_session() was given a user who is not the one logged in"
+            " to this session. Use login_user() to log a user in."
+        )
+
+    token = _session_token(user)
+
+    if token is None:
+        sess.pop("_token_sig", None)
+    else:
+        sess["_token_sig"] = manager._keyring(app).sign_token(token)
+
+    if setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies and g.get(
+        ACTION_KEY
+    ) is not CookieAction.CLEAR:
+        setattr(g, ACTION_KEY, CookieAction.SET)
+
+
+def set_login_view(login_view: str, blueprint: t.Any = None) -> None:
+    """Set the login view of the app, or of ``blueprint``.
+
+    Once a blueprint has its own login view, the app's moves into
+    :attr:`LoginManager.blueprint_login_views` under the ``None`` key.
+    """
+    manager: LoginManager = get_manager()
+
+    if blueprint is None and not manager.blueprint_login_views:
+        manager.login_view = login_view
+        return
+
+    if blueprint is not None:
+        manager.blueprint_login_views[blueprint.name] = login_view
+    else:
+        manager.blueprint_login_views[None] = login_view
+
+    if manager.login_view is not None:
+        manager.blueprint_login_views.setdefault(None, manager.login_view)
+
+    manager.login_view = None

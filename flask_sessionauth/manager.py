@@ -1,0 +1,742 @@
+"""The :class:`LoginManager`: its settings, callbacks and the per-request
+pipeline that finds the current user.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+import typing as t
+
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import g
+from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import session
+
+from . import remember
+from .config import AUTH_HEADER_NAME
+from .config import ID_ATTRIBUTE
+from .config import LOGIN_MESSAGE
+from .config import LOGIN_MESSAGE_CATEGORY
+from .config import LOGIN_SESSION_KEYS
+from .config import REFRESH_MESSAGE
+from .config import REFRESH_MESSAGE_CATEGORY
+from .config import SessionProtection
+from .config import session_protection_mode
+from .config import setting
+from .config import validate
+from .mixins import AnonymousUserMixin
+from .protection import create_identifier
+from .remember import CookieAction
+from .remember import Keyring
+from .signals import session_protected
+from .signals import session_revoked
+from .signals import user_accessed
+from .signals import user_loaded_from_cookie
+from .signals import user_loaded_from_header
+from .signals import user_loaded_from_request
+from .signals import user_needs_refresh
+from .signals import user_unauthorized
+from .urls import expand_login_view
+from .urls import login_url as make_login_url
+from .urls import make_next_param
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask.sansio.app import App
+    from flask.sessions import SessionMixin
+    from werkzeug.wrappers import Response as BaseResponse
+
+    from .mixins import UserProtocol
+
+logger = logging.getLogger("flask_sessionauth")
+
+#: The key of the manager in ``app.extensions``.
+EXTENSION_KEY = "sessionauth"
+#: Where the current user is kept on :data:`flask.g` (flask-login's name).
+USER_KEY = "_login_user"
+#: Where pending remember-cookie work is kept on :data:`flask.g`.
+ACTION_KEY = "_sessionauth_cookie_action"
+
+#: A callable that may be a coroutine function; it is run through
+#: :meth:`flask.Flask.ensure_sync`.
+C = t.TypeVar("C", bound=t.Callable[..., t.Any])
+ResponseReturn = t.Any
+
+#: User ids longer than this in a session are refused unread.
+MAX_USER_ID_LENGTH = 1024
+
+
+def _run(callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    if inspect.iscoroutinefunction(callback):
+        return current_app.ensure_sync(callback)(*args)
+
+    return callback(*args)
+
+
+class LoginManager:
+    """Holds the login settings and callbacks for one or more apps.
+
+    A manager is not bound to an app: create it at import time and call
+    :meth:`init_app` in the app factory, or pass the app right away.
+
+    :param app: The app to register with now.
+    :param add_context_processor: Make ``current_user`` available in
+        templates.
+
+    .. versionchanged:: 0.1.0
+        Registering the same manager with the same app twice raises a
+        :exc:`RuntimeError`.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, add_context_processor: bool = True
+    ) -> None:
+        #: The class or factory that makes the user when nobody is logged in.
+        self.anonymous_user: t.Callable[[], UserProtocol] = AnonymousUserMixin
+        #: The endpoint (or URL) of the login page. Without one,
+        #: :meth:`unauthorized` aborts with 401.
+        self.login_view: str | None = None
+        #: Login views per blueprint name; ``None`` keys the app's default.
+        self.blueprint_login_views: dict[str | None, str] = {}
+        #: The message flashed when a user is sent to the login page, or None
+        #: for no message.
+        self.login_message: str | None = LOGIN_MESSAGE
+        #: The category of :attr:`login_message`.
+        self.login_message_category: str = LOGIN_MESSAGE_CATEGORY
+        #: The endpoint (or URL) of the page that asks a user to log in again.
+        self.refresh_view: str | None = None
+        #: The message flashed when a user is sent to :attr:`refresh_view`.
+        self.needs_refresh_message: str | None = REFRESH_MESSAGE
+        #: The category of :attr:`needs_refresh_message`.
+        self.needs_refresh_message_category: str = REFRESH_MESSAGE_CATEGORY
+        #: ``"basic"``, ``"strong"`` or None. The ``SESSION_PROTECTION``
+        #: config key takes precedence when it is set.
+        self.session_protection: SessionProtection | None = "basic"
+        #: Called with the flashed messages to translate them.
+        self.localize_callback: t.Callable[[str], str] | None = None
+        #: The name of the user method that returns the id to store.
+        self.id_attribute: str = ID_ATTRIBUTE
+        #: The handler set by :meth:`unauthorized_handler`.
+        self.unauthorized_callback: t.Callable[[], ResponseReturn] | None = None
+        #: The handler set by :meth:`needs_refresh_handler`.
+        self.needs_refresh_callback: t.Callable[[], ResponseReturn] | None = None
+        #: Names of blueprints whose views are API views: an unauthorized
+        #: request to them gets a 401 JSON response, never a redirect.
+        #:
+        #: .. versionadded:: 0.1.0
+        self.api_blueprints: set[str] = set()
+        #: The clock every server-side age check uses: the remember cookie's
+        #: age and :data:`FRESH_LOGIN_MAX_AGE`. Tests may replace it.
+        #:
+        #: .. versionadded:: 0.1.0
+        self.clock: t.Callable[[], float] = time.time
+
+        self._user_callback: t.Callable[[str], t.Any] | None = None
+        self._request_callback: t.Callable[[t.Any], t.Any] | None = None
+        self._header_callback: t.Callable[[str], t.Any] | None = None
+        self._basic_auth_callback: t.Callable[[str, str], t.Any] | None = None
+        self._session_identifier_generator: t.Callable[[], str] = create_identifier
+        self._keyrings: dict[tuple[t.Any, ...], Keyring] = {}
+
+        if app is not None:
+            self.init_app(app, add_context_processor)
+
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
+        """Register the manager with ``app``: the ``after_request`` hook that
+        writes the remember cookie and, unless told not to, a context processor
+        that puts ``current_user`` into templates.
+
+        :raises RuntimeError: The manager is already registered on ``app``.
+        :raises ValueError: A config value the app set is not valid.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "A LoginManager is already registered on this app. Call"
+                " init_app() once per app, or use the registered manager:"
+                " app.extensions['sessionauth']."
+            )
+
+        validate(app.config)
+        app.extensions[EXTENSION_KEY] = self
+        # Code written for flask-login finds the manager here.
+        app.login_manager = self  # type: ignore[attr-defined]
+        app.after_request(self._after_request)
+
+        if add_context_processor:
+            app.context_processor(_user_context_processor)
+
+    # Callback registration
+
+    def user_loader(self, callback: C) -> C:
+        """Register the function that loads a user from the id stored in the
+        session. It takes the id as a :class:`str` and returns the user, or
+        None when there is no such user. It may be ``async``.
+        """
+        self._user_callback = callback
+        return callback
+
+    @property
+    def user_callback(self) -> t.Callable[[str], t.Any] | None:
+        """The function registered with :meth:`user_loader`."""
+        return self._user_callback
+
+    def request_loader(self, callback: C) -> C:
+        """Register a function that loads a user from the request (an API key
+        in a header, say) when the session and the remember cookie name
+        nobody. It takes :data:`flask.request` and returns the user or None.
+        It may be ``async``.
+        """
+        self._request_callback = callback
+        return callback
+
+    @property
+    def request_callback(self) -> t.Callable[[t.Any], t.Any] | None:
+        """The function registered with :meth:`request_loader`."""
+        return self._request_callback
+
+    def header_loader(self, callback: C) -> C:
+        """Register a function that loads a user from the value of the
+        ``AUTH_HEADER_NAME`` header (``Authorization`` by default). It runs
+        after the request loader and returns the user or None.
+
+        .. versionchanged:: 0.1.0
+            Not deprecated, unlike in flask-login, and it runs even when a
+            request loader is registered but found nobody.
+        """
+        self._header_callback = callback
+        return callback
+
+    def basic_auth_loader(self, callback: C) -> C:
+        """Register a function that checks HTTP Basic credentials. It takes
+        the username and the password and returns the user, or None when they
+        are wrong. It may be ``async``.
+
+        A user found this way is sent with :data:`user_loaded_from_request`
+        and, unless ``BASIC_AUTH_LOGIN`` is false, logged in, so the response
+        sets the session cookie and the client need not send its password
+        again. With a basic auth loader registered, 401 responses to API
+        requests carry ``WWW-Authenticate: Basic``.
+
+        .. versionadded:: 0.1.0
+        """
+        self._basic_auth_callback = callback
+        return callback
+
+    def unauthorized_handler(self, callback: C) -> C:
+        """Register the function :meth:`unauthorized` calls instead of its
+        default behaviour. It takes no arguments and returns a response.
+        """
+        self.unauthorized_callback = callback
+        return callback
+
+    def needs_refresh_handler(self, callback: C) -> C:
+        """Register the function :meth:`needs_refresh` calls instead of its
+        default behaviour. It takes no arguments and returns a response.
+        """
+        self.needs_refresh_callback = callback
+        return callback
+
+    # Responses for users who may not pass
+
+    def unauthorized(self) -> ResponseReturn:
+        """The response for a user who must log in. Return it from a view.
+
+        Sends :data:`user_unauthorized`, then calls the
+        :meth:`unauthorized_handler` if there is one. Otherwise an API request
+        (see :func:`is_api_request`) gets a 401 JSON response, and a browser is
+        redirected to the blueprint's or the app's login view with the page it
+        wanted in ``next`` (or in the session, with ``USE_SESSION_FOR_NEXT``)
+        and :attr:`login_message` flashed. Without a login view: 401.
+
+        .. versionchanged:: 0.1.0
+            API requests get a 401 JSON response instead of a redirect.
+        """
+        user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined]
+
+        if self.unauthorized_callback is not None:
+            return _run(self.unauthorized_callback)
+
+        if is_api_request():
+            return self._api_response("unauthorized", "Authentication required.")
+
+        if request.blueprint in self.blueprint_login_views:
+            login_view = self.blueprint_login_views[request.blueprint]
+        else:
+            login_view = self.login_view
+
+        if not login_view:
+            abort(401)
+
+        self._flash(self.login_message, self.login_message_category)
+        return self._redirect_to(login_view)
+
+    def needs_refresh(self) -> ResponseReturn:
+        """The response for a user whose login is not fresh enough. Return it
+        from a view.
+
+        Sends :data:`user_needs_refresh`, then calls the
+        :meth:`needs_refresh_handler` if there is one. Otherwise an API
+        request gets a 401 JSON response, and a browser is redirected to
+        :attr:`refresh_view` with :attr:`needs_refresh_message` flashed.
+        Without a refresh view: 401.
+        """
+        user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined]
+
+        if self.needs_refresh_callback is not None:
+            return _run(self.needs_refresh_callback)
+
+        if is_api_request():
+            return self._api_response("needs_refresh", "Please log in again.")
+
+        if not self.refresh_view:
+            abort(401)
+
+        self._flash(self.needs_refresh_message, self.needs_refresh_message_category)
+        return self._redirect_to(self.refresh_view)
+
+    def _flash(self, message: str | None, category: str) -> None:
+        if not message:
+            return
+
+        if self.localize_callback is not None:
+            message = self.localize_callback(message)
+
+        flash(message, category=category)
+
+    def _redirect_to(self, view: str) -> BaseResponse:
+        if setting(current_app.config, "USE_SESSION_FOR_NEXT"):
+            session["_id"] = self._session_identifier_generator()
+            session["next"] = make_next_param(expand_login_view(view), request.url)
+            return redirect(make_login_url(view))
+
+        return redirect(make_login_url(view, next_url=request.url))
+
+    def _api_response(self, error: str, message: str) -> BaseResponse:
+        response = jsonify(error=error, message=message)
+        response.status_code = 401
+
+        if self._basic_auth_callback is not None:
+            realm = str(setting(current_app.config, "BASIC_AUTH_REALM"))
+            realm = realm.replace("\\", "\\\\").replace('"', '\\"')
+            response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+
+        return response
+
+    # The per-request pipeline
+
+    def _update_request_context_with_user(
+        self, user: UserProtocol | None = None
+    ) -> None:
+        """Make ``user``, or an anonymous user, the current user."""
+        g._login_user = self.anonymous_user() if user is None else user
+
+    def _keyring(self, app: App) -> Keyring:
+        keys = remember.secret_keys(app.config)
+        cache_key = (*keys, self.clock)
+        keyring = self._keyrings.get(cache_key)
+
+        if keyring is None:
+            if len(self._keyrings) > 16:
+                self._keyrings.clear()
+
+            keyring = self._keyrings[cache_key] = Keyring(keys, self.clock)
+
+        return keyring
+
+    def _load_user(self) -> None:
+        """Find the current user and put it on :data:`flask.g`.
+
+        The sources are tried in order until one gives a user: the session,
+        the remember cookie, the request loader, HTTP Basic credentials, the
+        header loader.
+        """
+        if (
+            self._user_callback is None
+            and self._request_callback is None
+            and self._header_callback is None
+            and self._basic_auth_callback is None
+        ):
+            raise RuntimeError(
+                "No way to load a user is registered. Decorate a function with"
+                " @login_manager.user_loader that takes a user id and returns"
+                " the user, or None (or register a request_loader)."
+            )
+
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+
+        if user_accessed.receivers:
+            user_accessed.send(app)
+
+        sess = session._get_current_object()  # type: ignore[attr-defined]
+        user = None
+        skip_cookie = False
+
+        if sess:
+            protected = self._check_session_protection(app, sess)
+
+            if protected is not None:
+                # Strong protection ended the session: the remember cookie
+                # must not bring it back.
+                skip_cookie = protected
+            elif "_user_id" in sess:
+                user, skip_cookie = self._load_from_session(app, sess)
+
+        if user is None and not skip_cookie:
+            user = self._load_from_remember_cookie(app, sess)
+
+        if user is None and self._request_callback is not None:
+            user = _run(self._request_callback, request)
+
+            if user is not None and user_loaded_from_request.receivers:
+                user_loaded_from_request.send(app, user=user)
+
+        if user is None and self._basic_auth_callback is not None:
+            user = self._load_from_basic_auth(app)
+
+        if user is None and self._header_callback is not None:
+            header = request.headers.get(setting(app.config, "AUTH_HEADER_NAME"))
+
+            if header is not None:
+                user = _run(self._header_callback, header)
+
+                if user is not None and user_loaded_from_header.receivers:
+                    user_loaded_from_header.send(app, user=user)
+
+        g._login_user = self.anonymous_user() if user is None else user
+
+    def _check_session_protection(
+        self, app: Flask, sess: SessionMixin
+    ) -> bool | None:
+        """Compare the session's identifier with the client's.
+
+        :return: None when nothing happened or the session was only marked
+            not fresh, True when strong protection ended the login.
+        """
+        mode = session_protection_mode(
+            app.config.get("SESSION_PROTECTION", self.session_protection)
+        )
+
+        if mode is None:
+            return None
+
+        if sess.get("_id") == self._session_identifier_generator():
+            return None
+
+        if mode == "basic" or sess.permanent:
+            if sess.get("_fresh") is not False:
+                sess["_fresh"] = False
+
+            session_protected.send(app)
+            return None
+
+        _drop_login_keys(sess)
+        g._sessionauth_cookie_action = CookieAction.CLEAR
+        session_protected.send(app)
+        return True
+
+    def _load_from_session(
+        self, app: Flask, sess: SessionMixin
+    ) -> tuple[t.Any, bool]:
+        """Load the user the session names.
+
+        :return: The user or None, and whether the remember cookie must be
+            skipped because the login was revoked.
+        """
+        user_id = sess["_user_id"]
+
+        if self._user_callback is None:
+            return None, False
+
+        if not isinstance(user_id, str | int) or isinstance(user_id, bool):
+            logger.debug("Ignored a session user id of type %s.", type(user_id))
+            return None, False
+
+        user_id = str(user_id)
+
+        if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
+            return None, False
+
+        user = _run(self._user_callback, user_id)
+
+        if user is None:
+            return None, False
+
+        token = _session_token(user)
+
+        if token is None:
+            return user, False
+
+        keyring = self._keyring(app)
+        signature = sess.get("_token_sig")
+
+        if signature is None and setting(app.config, "ACCEPT_UNBOUND_SESSIONS"):
+            # A session from before the user had a token, or from
+            # flask-login: bind it now, so the next change revokes it.
+            sess["_token_sig"] = keyring.sign_token(token)
+            return user, False
+
+        if keyring.verify_token(token, signature):
+            return user, False
+
+        self._revoke(app, sess, user)
+        return None, True
+
+    def _revoke(self, app: Flask, sess: SessionMixin, user: t.Any) -> None:
+        logger.debug("Refused a revoked login of user %r.", user)
+        _drop_login_keys(sess)
+        g._sessionauth_cookie_action = CookieAction.CLEAR
+        session_revoked.send(app, user=user)
+
+    def _load_from_remember_cookie(self, app: Flask, sess: SessionMixin) -> t.Any:
+        config = app.config
+        value = request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
+
+        if value is None or self._user_callback is None:
+            return None
+
+        if g.get(ACTION_KEY) is CookieAction.CLEAR:
+            return None
+
+        keyring = self._keyring(app)
+        cookie = remember.load(value, config, keyring, self.clock())
+
+        if cookie is None or len(cookie.user_id) > MAX_USER_ID_LENGTH:
+            g._sessionauth_cookie_action = CookieAction.CLEAR
+            return None
+
+        user = _run(self._user_callback, cookie.user_id)
+
+        if user is None:
+            g._sessionauth_cookie_action = CookieAction.CLEAR
+            return None
+
+        token = _session_token(user)
+        token_signature: str | None = None
+
+        if token is not None:
+            if cookie.token_signature is None and setting(
+                config, "ACCEPT_UNBOUND_SESSIONS"
+            ):
+                token_signature = keyring.sign_token(token)
+            elif keyring.verify_token(token, cookie.token_signature):
+                token_signature = cookie.token_signature
+            else:
+                self._revoke(app, sess, user)
+                return None
+
+        _drop_login_keys(sess)
+        sess["_user_id"] = cookie.user_id
+        sess["_fresh"] = False
+        # flask-login leaves _id unset here, so strong protection logged the
+        # user out again on the next request (flask-login #241, #569).
+        sess["_id"] = self._session_identifier_generator()
+
+        if cookie.seconds is not None:
+            sess["_remember_seconds"] = cookie.seconds
+
+        if token_signature is not None:
+            sess["_token_sig"] = token_signature
+
+        if cookie.legacy or token_signature != cookie.token_signature:
+            # Replace a flask-login cookie, or bind an unbound one.
+            g._sessionauth_cookie_action = CookieAction.SET
+
+        if user_loaded_from_cookie.receivers:
+            user_loaded_from_cookie.send(app, user=user)
+
+        return user
+
+    def _load_from_basic_auth(self, app: Flask) -> t.Any:
+        assert self._basic_auth_callback is not None
+
+        try:
+            auth = request.authorization
+        except Exception:  # noqa: BLE001 - a malformed header is no header
+            logger.debug("Ignored a malformed Authorization header.")
+            return None
+
+        if auth is None or auth.type != "basic":
+            return None
+
+        username = auth.username
+        password = auth.password
+
+        if not username or password is None:
+            return None
+
+        if len(username) > 1024 or len(password) > 4096:
+            logger.debug("Ignored over-long Basic credentials.")
+            return None
+
+        user = _run(self._basic_auth_callback, username, password)
+
+        if user is None:
+            return None
+
+        if user_loaded_from_request.receivers:
+            user_loaded_from_request.send(app, user=user)
+
+        if setting(app.config, "BASIC_AUTH_LOGIN"):
+            from .login import login_user
+
+            login_user(user)
+
+        return user
+
+    def _after_request(self, response: BaseResponse) -> BaseResponse:
+        """Do the remember-cookie work the request asked for."""
+        action = g.pop(ACTION_KEY, None)
+        config = current_app.config
+
+        if action is None:
+            if setting(config, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+                self._refresh_cookie(response)
+
+            return response
+
+        if action is CookieAction.CLEAR:
+            remember.clear_cookie(response, config)
+            return response
+
+        sess = session._get_current_object()  # type: ignore[attr-defined]
+        user_id = sess.get("_user_id")
+
+        if user_id is not None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            remember.set_cookie(
+                response,
+                config,
+                self._keyring(app),
+                self.clock(),
+                str(user_id),
+                remember.duration(config, sess.get("_remember_seconds")),
+                sess.get("_token_sig"),
+            )
+
+        return response
+
+    def _refresh_cookie(self, response: BaseResponse) -> None:
+        """Re-issue the remember cookie the client sent, so that it lasts
+        another full duration from now, if it is valid and names the user who
+        is logged in.
+
+        flask-login sets a remember cookie for every logged-in user under
+        ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` (flask-login #424); this
+        refreshes only cookies that exist.
+        """
+        config = current_app.config
+        value = request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
+        user_id = session.get("_user_id")
+
+        if value is None or user_id is None:
+            return
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        keyring = self._keyring(app)
+        cookie = remember.load(value, config, keyring, self.clock())
+
+        if cookie is None or cookie.user_id != str(user_id):
+            return
+
+        remember.set_cookie(
+            response,
+            config,
+            keyring,
+            self.clock(),
+            cookie.user_id,
+            remember.duration(config, cookie.seconds),
+            session.get("_token_sig", cookie.token_signature),
+        )
+
+
+def _session_token(user: t.Any) -> str | None:
+    getter = getattr(user, "get_session_token", None)
+
+    if getter is None:
+        return None
+
+    token = getter()
+
+    if token is None:
+        return None
+
+    if not isinstance(token, str):
+        raise TypeError(
+            f"{type(user).__name__}.get_session_token() must return a str or"
+            f" None, not {type(token).__name__}."
+        )
+
+    return token
+
+
+def _drop_login_keys(sess: SessionMixin) -> None:
+    for key in LOGIN_SESSION_KEYS:
+        sess.pop(key, None)
+
+
+def _user_context_processor() -> dict[str, t.Any]:
+    from .login import _get_user
+
+    return {"current_user": _get_user()}
+
+
+def get_manager(app: App | None = None) -> LoginManager:
+    """The :class:`LoginManager` registered on ``app``, by default the
+    current app.
+
+    :raises RuntimeError: No manager is registered on the app.
+    """
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    try:
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError(
+            "No LoginManager is registered on this app. Create one and call"
+            " login_manager.init_app(app) in your app factory."
+        ) from None
+
+
+def is_api_request() -> bool:
+    """Whether the current request should get JSON errors rather than
+    redirects: its view was marked with :func:`api_view`, its blueprint is in
+    :attr:`LoginManager.api_blueprints`, or it prefers JSON to HTML.
+
+    .. versionadded:: 0.1.0
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+
+    if view is not None and getattr(view, "_sessionauth_api", False):
+        return True
+
+    manager = get_manager()
+    blueprints = request.blueprints
+
+    if manager.api_blueprints and any(
+        name in manager.api_blueprints for name in blueprints
+    ):
+        return True
+
+    accept = request.accept_mimetypes
+
+    if not accept.provided:
+        return False
+
+    return accept.quality("application/json") > accept.quality("text/html")
+
+
+def api_view(view: C) -> C:
+    """Mark a view as an API view: when its user must log in, it answers 401
+    with a JSON body rather than redirecting to the login page.
+
+    .. versionadded:: 0.1.0
+    """
+    view._sessionauth_api = True  # type: ignore[attr-defined]
+    return view

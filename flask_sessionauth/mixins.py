@@ -1,0 +1,90 @@
+"""The user protocol, and mixins that implement it."""
+
+from __future__ import annotations
+
+import typing as t
+
+
+@t.runtime_checkable
+class UserProtocol(t.Protocol):
+    """What the extension needs of a user object, logged in or anonymous.
+
+    A class may also offer ``get_session_token() -> str | None`` to make its
+    sessions revocable; see :ref:`revocation`.
+    """
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def is_anonymous(self) -> bool: ...
+
+    def get_id(self) -> str | None: ...
+
+
+class UserMixin:
+    """Default implementations of :class:`UserProtocol` for a user model with
+    an ``id`` attribute.
+
+    Users compare equal when their :meth:`get_id` values are equal.
+    """
+
+    # Defining __eq__ would otherwise drop the default hash.
+    __hash__ = object.__hash__
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        try:
+            return str(self.id)  # type: ignore[attr-defined]
+        except AttributeError:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no 'id' attribute. Add one, or"
+                " override get_id() to return the user's id as a string."
+            ) from None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, UserMixin):
+            return self.get_id() == other.get_id()
+
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+
+        if equal is NotImplemented:
+            return NotImplemented
+
+        return not equal
+
+
+class AnonymousUserMixin:
+    """The user when nobody is logged in."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return False
+
+    @property
+    def is_anonymous(self) -> bool:
+        return True
+
+    def get_id(self) -> None:
+        return None

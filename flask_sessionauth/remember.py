@@ -1,0 +1,303 @@
+"""The "remember me" cookie: reading, writing and deleting it.
+
+Two formats are read:
+
+-   The current one: ``[user_id, seconds, token_signature]`` serialized and
+    signed with a timestamp by itsdangerous, under a salt of this extension.
+    Its age is checked on the server against the duration it was issued for,
+    so a cookie a browser keeps too long is still refused.
+-   flask-login's ``user_id|hmac-sha512`` (:func:`encode_cookie`). It is
+    accepted unless ``REMEMBER_COOKIE_ACCEPT_LEGACY`` is false, and replaced by
+    the current format when it is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hmac
+import logging
+import typing as t
+from datetime import datetime
+from datetime import timezone
+from hashlib import sha512
+
+from flask import current_app
+from itsdangerous import BadData
+from itsdangerous import Signer
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
+
+from .config import seconds
+from .config import setting
+
+if t.TYPE_CHECKING:
+    from flask import Config
+    from flask import Response
+
+logger = logging.getLogger("flask_sessionauth")
+
+#: The itsdangerous salt of remember cookies.
+REMEMBER_SALT = "flask-sessionauth.remember"
+#: The itsdangerous salt of session token signatures.
+TOKEN_SALT = "flask-sessionauth.session-token"
+#: Cookies longer than this are refused unread. Browsers cap a cookie at 4096
+#: bytes, so a longer one was not set by this extension.
+MAX_COOKIE_LENGTH = 4096
+#: A cookie signed this many seconds in the future is still accepted, to
+#: allow for clocks that differ a little between app servers.
+CLOCK_SKEW = 60.0
+
+
+class CookieAction(enum.Enum):
+    """Remember-cookie work that the ``after_request`` hook will do."""
+
+    SET = enum.auto()
+    CLEAR = enum.auto()
+
+
+@dataclasses.dataclass(frozen=True)
+class RememberCookie:
+    """What a valid remember cookie says."""
+
+    #: The user id, as the user's id attribute returned it.
+    user_id: str
+    #: How long the cookie was issued for, or None for a legacy cookie.
+    seconds: float | None
+    #: The signature of the session token the login was bound to, if any.
+    token_signature: str | None
+    #: Whether the cookie is in flask-login's format.
+    legacy: bool = False
+
+
+def secret_keys(config: Config) -> list[str | bytes]:
+    """The keys to verify with, oldest first, so that the last one, the
+    current ``SECRET_KEY``, is the one itsdangerous signs with.
+    """
+    key = config.get("SECRET_KEY")
+
+    if not key:
+        raise RuntimeError(
+            "The remember cookie and session tokens are signed with the app's"
+            " secret key, and SECRET_KEY is not set. Set app.secret_key or"
+            " app.config['SECRET_KEY'] to a long random value."
+        )
+
+    return [*(config.get("SECRET_KEY_FALLBACKS") or ()), key]
+
+
+class _ClockSigner(TimestampSigner):
+    """A timestamp signer whose clock is the login manager's."""
+
+    def __init__(
+        self, *args: t.Any, clock: t.Callable[[], float], **kwargs: t.Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
+
+
+class Keyring:
+    """The itsdangerous objects for one set of keys, cached by the manager
+    so they are not built again on every request.
+    """
+
+    def __init__(
+        self, keys: list[str | bytes], clock: t.Callable[[], float]
+    ) -> None:
+        self.keys = keys
+        self.remember = URLSafeTimedSerializer(
+            keys,
+            salt=REMEMBER_SALT,
+            signer=_ClockSigner,
+            signer_kwargs={"clock": clock},
+        )
+        self.token = Signer(keys, salt=TOKEN_SALT)
+
+    def sign_token(self, token: str) -> str:
+        return self.token.get_signature(token).decode("ascii")
+
+    def verify_token(self, token: str, signature: object) -> bool:
+        if not isinstance(signature, str) or len(signature) > 256:
+            return False
+
+        try:
+            return self.token.verify_signature(token, signature)
+        except (BadData, UnicodeError):
+            return False
+
+
+def _legacy_key(key: str | bytes) -> bytes:
+    if isinstance(key, bytes):
+        return key
+
+    # flask-login encodes a str key as latin-1; keys it could not encode
+    # never produced a cookie, so utf-8 is only a fallback.
+    try:
+        return key.encode("latin-1")
+    except UnicodeEncodeError:
+        return key.encode("utf-8")
+
+
+def _legacy_digest(payload: str, key: str | bytes) -> str:
+    return hmac.new(_legacy_key(key), payload.encode("utf-8"), sha512).hexdigest()
+
+
+def encode_cookie(payload: str, key: str | bytes | None = None) -> str:
+    """Sign ``payload`` in flask-login's remember-cookie format,
+    ``payload|hmac-sha512-hex``, with ``key`` or the app's ``SECRET_KEY``.
+
+    This extension writes its own, timestamped format; this function exists
+    for code that used flask-login's.
+    """
+    if key is None:
+        key = secret_keys(current_app.config)[-1]
+
+    return f"{payload}|{_legacy_digest(payload, key)}"
+
+
+def decode_cookie(cookie: str, key: str | bytes | None = None) -> str | None:
+    """Return the payload of a cookie made by :func:`encode_cookie`, or None
+    if it is malformed or its signature does not match.
+
+    Without ``key`` the app's ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` are
+    tried.
+    """
+    try:
+        payload, digest = cookie.rsplit("|", 1)
+    except (AttributeError, ValueError):
+        return None
+
+    keys = [key] if key is not None else secret_keys(current_app.config)
+
+    try:
+        for candidate in keys:
+            if hmac.compare_digest(_legacy_digest(payload, candidate), digest):
+                return payload
+    except (TypeError, UnicodeError):
+        # compare_digest refuses non-ASCII str; no digest is non-ASCII.
+        return None
+
+    return None
+
+
+def _is_legacy(value: str) -> bool:
+    _, sep, digest = value.rpartition("|")
+    return bool(sep) and len(digest) == 128
+
+
+def load(
+    value: str,
+    config: Config,
+    keyring: Keyring,
+    now: float,
+) -> RememberCookie | None:
+    """Check a remember cookie and return what it says, or None if it is
+    malformed, tampered with, expired or in a format that is refused.
+    """
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        logger.debug("Refused a remember cookie: empty or too long.")
+        return None
+
+    if _is_legacy(value):
+        if not setting(config, "REMEMBER_COOKIE_ACCEPT_LEGACY"):
+            logger.debug("Refused a flask-login remember cookie (legacy off).")
+            return None
+
+        user_id = decode_cookie(value)
+
+        if not user_id:
+            logger.debug("Refused a flask-login remember cookie: bad digest.")
+            return None
+
+        return RememberCookie(user_id, None, None, legacy=True)
+
+    try:
+        data, signed_at = keyring.remember.loads(value, return_timestamp=True)
+    except (BadData, ValueError, UnicodeError, OverflowError) as exc:
+        logger.debug("Refused a remember cookie: %s", exc)
+        return None
+
+    if not (
+        isinstance(data, list)
+        and len(data) == 3
+        and isinstance(data[0], str)
+        and data[0]
+        and isinstance(data[1], int | float)
+        and not isinstance(data[1], bool)
+        and (data[2] is None or isinstance(data[2], str))
+    ):
+        logger.debug("Refused a remember cookie: unexpected contents.")
+        return None
+
+    user_id, duration, signature = data
+    age = now - signed_at.timestamp()
+
+    if age > duration or age < -CLOCK_SKEW:
+        logger.debug("Refused a remember cookie: %d seconds old.", age)
+        return None
+
+    return RememberCookie(user_id, float(duration), signature)
+
+
+def set_cookie(
+    response: Response,
+    config: Config,
+    keyring: Keyring,
+    now: float,
+    user_id: str,
+    duration: float,
+    token_signature: str | None,
+) -> None:
+    """Issue a remember cookie valid for ``duration`` seconds."""
+    value = keyring.remember.dumps([user_id, duration, token_signature])
+    response.set_cookie(
+        setting(config, "REMEMBER_COOKIE_NAME"),
+        value=value,
+        max_age=int(duration),
+        expires=datetime.fromtimestamp(now + duration, tz=timezone.utc),
+        domain=setting(config, "REMEMBER_COOKIE_DOMAIN"),
+        path=setting(config, "REMEMBER_COOKIE_PATH"),
+        secure=setting(config, "REMEMBER_COOKIE_SECURE"),
+        httponly=setting(config, "REMEMBER_COOKIE_HTTPONLY"),
+        samesite=setting(config, "REMEMBER_COOKIE_SAMESITE"),
+    )
+
+
+def clear_cookie(response: Response, config: Config) -> None:
+    """Delete the remember cookie, with the attributes it was set with, so
+    that the browser matches and drops it.
+    """
+    response.delete_cookie(
+        setting(config, "REMEMBER_COOKIE_NAME"),
+        domain=setting(config, "REMEMBER_COOKIE_DOMAIN"),
+        path=setting(config, "REMEMBER_COOKIE_PATH"),
+        secure=setting(config, "REMEMBER_COOKIE_SECURE"),
+        httponly=setting(config, "REMEMBER_COOKIE_HTTPONLY"),
+        samesite=setting(config, "REMEMBER_COOKIE_SAMESITE"),
+    )
+
+
+def duration(config: Config, session_seconds: object) -> float:
+    """How long a new remember cookie lasts: the ``duration`` given to
+    :func:`login_user`, else ``REMEMBER_COOKIE_DURATION``.
+    """
+    if isinstance(session_seconds, int | float) and not isinstance(
+        session_seconds, bool
+    ):
+        if session_seconds > 0:
+            return float(session_seconds)
+
+    value = seconds(
+        setting(config, "REMEMBER_COOKIE_DURATION"), "REMEMBER_COOKIE_DURATION"
+    )
+
+    if value is None or value <= 0:
+        raise ValueError(
+            "REMEMBER_COOKIE_DURATION must be a positive duration, not"
+            f" {value!r}. For example: timedelta(days=30)."
+        )
+
+    return value

@@ -1,0 +1,51 @@
+"""Signals sent by the extension. Each is sent by the app, so connect with
+``signal.connect(receiver, app)`` to hear only one app.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent by :func:`~flask_sessionauth.login_user` with ``user``, the user who
+#: logged in.
+user_logged_in = _signals.signal("logged-in")
+
+#: Sent by :func:`~flask_sessionauth.logout_user` with ``user``, the user who
+#: logged out.
+user_logged_out = _signals.signal("logged-out")
+
+#: Sent with ``user`` when the user was restored from the remember cookie.
+user_loaded_from_cookie = _signals.signal("loaded-from-cookie")
+
+#: Sent with ``user`` when the user came from the request loader, or from
+#: HTTP Basic credentials.
+user_loaded_from_request = _signals.signal("loaded-from-request")
+
+#: Sent with ``user`` when the user came from the header loader.
+#:
+#: .. versionchanged:: 0.1.0
+#:     Not deprecated, unlike in flask-login.
+user_loaded_from_header = _signals.signal("loaded-from-header")
+
+#: Sent by :func:`~flask_sessionauth.confirm_login`, with no arguments.
+user_login_confirmed = _signals.signal("login-confirmed")
+
+#: Sent by :meth:`LoginManager.unauthorized`, with no arguments.
+user_unauthorized = _signals.signal("unauthorized")
+
+#: Sent by :meth:`LoginManager.needs_refresh`, with no arguments.
+user_needs_refresh = _signals.signal("needs-refresh")
+
+#: Sent once per request, when the current user is first looked at.
+user_accessed = _signals.signal("accessed")
+
+#: Sent when session protection marked a session not fresh or ended it.
+session_protected = _signals.signal("session-protected")
+
+#: Sent with ``user`` when a session or remember cookie was refused because it
+#: is bound to a session token the user no longer has.
+#:
+#: .. versionadded:: 0.1.0
+session_revoked = _signals.signal("session-revoked")

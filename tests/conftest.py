@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from flask_sessionauth import LoginManager
+from flask_sessionauth import UserMixin
+from flask_sessionauth import current_user
+from flask_sessionauth import login_required
+from flask_sessionauth import login_user
+from flask_sessionauth import logout_user
+
+
+class User(UserMixin):
+    """A user kept in memory; ``token`` is its session token (None: no revocation)."""
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        *,
+        active: bool = True,
+        token: str | None = None,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.active = active
+        self.token = token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class TokenUser(User):
+    """A user class that offers a session token, so sessions can be revoked."""
+
+    def get_session_token(self) -> str | None:
+        return self.token
+
+
+class Clock:
+    """A clock the tests own: ``manager.clock = clock``; move it with ``advance``."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def users() -> dict[str, User]:
+    return {
+        "1": User("1", "alice"),
+        "2": User("2", "bob"),
+        "3": User("3", "carol", active=False),
+    }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def login_manager(users: dict[str, User], clock: Clock) -> LoginManager:
+    manager = LoginManager()
+    manager.clock = clock
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    return manager
+
+
+@pytest.fixture
+def app(login_manager: LoginManager, users: dict[str, User]) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="test-secret", TESTING=True)
+    login_manager.init_app(app)
+
+    @app.route("/")
+    def index() -> str:
+        if current_user.is_authenticated:
+            return f"user:{current_user.get_id()}"
+        return "anonymous"
+
+    @app.route("/login/<user_id>")
+    def login(user_id: str) -> str:
+        from flask import request
+
+        remember = request.args.get("remember") == "1"
+        ok = login_user(users[user_id], remember=remember)
+        return "ok" if ok else "inactive"
+
+    @app.route("/logout")
+    def logout() -> str:
+        logout_user()
+        return "bye"
+
+    @app.route("/protected")
+    @login_required
+    def protected() -> str:
+        return f"secret:{current_user.get_id()}"
+
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def cookie_value(client: FlaskClient, name: str) -> str | None:
+    """The value of a cookie the client holds for the default domain, or None."""
+    cookie = client.get_cookie(name)
+    return None if cookie is None else cookie.value
+
+
+__all__: t.Sequence[str] = ["User", "TokenUser", "Clock", "cookie_value"]
