@@ -25,9 +25,9 @@ from .login import login_user as login_user
 from .login import logout_user as logout_user
 from .login import rebind_session as rebind_session
 from .login import set_login_view as set_login_view
-from .manager import LoginManager as LoginManager
 from .manager import api_view as api_view
 from .manager import is_api_request as is_api_request
+from .manager import LoginManager as LoginManager
 from .mixins import AnonymousUserMixin as AnonymousUserMixin
 from .mixins import UserMixin as UserMixin
 from .mixins import UserProtocol as UserProtocol

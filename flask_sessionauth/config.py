@@ -43,7 +43,15 @@ EXEMPT_METHODS = frozenset({"OPTIONS"})
 #: The session keys that carry a login. :func:`logout_user` removes them all,
 #: ``next`` excepted (it belongs to the login flow, not to the login).
 LOGIN_SESSION_KEYS = frozenset(
-    {"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "_fresh_at", "_token_sig"}
+    {
+        "_user_id",
+        "_fresh",
+        "_id",
+        "_remember",
+        "_remember_seconds",
+        "_fresh_at",
+        "_token_sig",
+    }
 )
 #: Every session key this extension may write, as flask-login's ``SESSION_KEYS``
 #: plus this extension's own ``_fresh_at`` and ``_token_sig``.
@@ -105,7 +113,7 @@ def seconds(value: object, key: str) -> float | None:
 def session_protection_mode(value: object) -> SessionProtection | None:
     """Validate a ``SESSION_PROTECTION`` value."""
     if value is None or value == "basic" or value == "strong":
-        return value  # type: ignore[return-value]
+        return value
 
     raise ValueError(
         f"SESSION_PROTECTION must be 'basic', 'strong' or None, not {value!r}."

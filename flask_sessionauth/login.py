@@ -14,9 +14,9 @@ from werkzeug.local import LocalProxy
 
 from .config import seconds
 from .config import setting
-from .manager import ACTION_KEY
 from .manager import _drop_login_keys
 from .manager import _session_token
+from .manager import ACTION_KEY
 from .manager import get_manager
 from .remember import CookieAction
 from .signals import user_logged_in
@@ -279,9 +279,10 @@ def rebind_session(user: t.Any = None) -> None:
     else:
         sess["_token_sig"] = manager._keyring(app).sign_token(token)
 
-    if setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies and g.get(
-        ACTION_KEY
-    ) is not CookieAction.CLEAR:
+    if (
+        setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies
+        and g.get(ACTION_KEY) is not CookieAction.CLEAR
+    ):
         setattr(g, ACTION_KEY, CookieAction.SET)
 
 

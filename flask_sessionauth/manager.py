@@ -19,15 +19,14 @@ from flask import request
 from flask import session
 
 from . import remember
-from .config import AUTH_HEADER_NAME
 from .config import ID_ATTRIBUTE
 from .config import LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY
 from .config import LOGIN_SESSION_KEYS
 from .config import REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY
-from .config import SessionProtection
 from .config import session_protection_mode
+from .config import SessionProtection
 from .config import setting
 from .config import validate
 from .mixins import AnonymousUserMixin
@@ -265,6 +264,8 @@ class LoginManager:
         if is_api_request():
             return self._api_response("unauthorized", "Authentication required.")
 
+        login_view: str | None
+
         if request.blueprint in self.blueprint_login_views:
             login_view = self.blueprint_login_views[request.blueprint]
         else:
@@ -410,9 +411,7 @@ class LoginManager:
 
         g._login_user = self.anonymous_user() if user is None else user
 
-    def _check_session_protection(
-        self, app: Flask, sess: SessionMixin
-    ) -> bool | None:
+    def _check_session_protection(self, app: Flask, sess: SessionMixin) -> bool | None:
         """Compare the session's identifier with the client's.
 
         :return: None when nothing happened or the session was only marked
@@ -440,9 +439,7 @@ class LoginManager:
         session_protected.send(app)
         return True
 
-    def _load_from_session(
-        self, app: Flask, sess: SessionMixin
-    ) -> tuple[t.Any, bool]:
+    def _load_from_session(self, app: Flask, sess: SessionMixin) -> tuple[t.Any, bool]:
         """Load the user the session names.
 
         :return: The user or None, and whether the remember cookie must be

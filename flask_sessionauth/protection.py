@@ -22,7 +22,7 @@ def create_identifier() -> str:
     # flask-login formats the byte strings themselves (b'...') into the text
     # it hashes; doing the same keeps its identifiers valid.
     base = (
-        f"{None if address is None else address.encode()}"
-        f"|{None if agent is None else agent.encode()}"
+        f"{None if address is None else address.encode()!r}"
+        f"|{None if agent is None else agent.encode()!r}"
     )
     return sha512(base.encode("utf-8")).hexdigest()

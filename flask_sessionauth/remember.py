@@ -33,7 +33,7 @@ from .config import setting
 
 if t.TYPE_CHECKING:
     from flask import Config
-    from flask import Response
+    from werkzeug.wrappers import Response
 
 logger = logging.getLogger("flask_sessionauth")
 
@@ -70,7 +70,7 @@ class RememberCookie:
     legacy: bool = False
 
 
-def secret_keys(config: Config) -> list[str | bytes]:
+def secret_keys(config: Config) -> list[t.Any]:
     """The keys to verify with, oldest first, so that the last one, the
     current ``SECRET_KEY``, is the one itsdangerous signs with.
     """
@@ -104,9 +104,7 @@ class Keyring:
     so they are not built again on every request.
     """
 
-    def __init__(
-        self, keys: list[str | bytes], clock: t.Callable[[], float]
-    ) -> None:
+    def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
         self.keys = keys
         self.remember = URLSafeTimedSerializer(
             keys,

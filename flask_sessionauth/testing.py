@@ -8,9 +8,8 @@ from flask.testing import FlaskClient
 
 from .manager import get_manager
 
-def login_test_client(
-    client: FlaskClient, user: t.Any, *, fresh: bool = True
-) -> None:
+
+def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
     """Log ``user`` in on a test client's session, as :func:`login_user`
     would have, without going through a login view.
 
