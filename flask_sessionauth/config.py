@@ -112,8 +112,14 @@ def seconds(value: object, key: str) -> float | None:
 
 def session_protection_mode(value: object) -> SessionProtection | None:
     """Validate a ``SESSION_PROTECTION`` value."""
-    if value is None or value == "basic" or value == "strong":
-        return value
+    if value is None:
+        return None
+
+    if value == "basic":
+        return "basic"
+
+    if value == "strong":
+        return "strong"
 
     raise ValueError(
         f"SESSION_PROTECTION must be 'basic', 'strong' or None, not {value!r}."

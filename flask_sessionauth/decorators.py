@@ -6,11 +6,8 @@ import functools
 import inspect
 import typing as t
 
-from flask import current_app
-from flask import request
-
+from . import _ctx
 from .config import EXEMPT_METHODS
-from .login import current_user
 from .login import login_fresh
 from .manager import get_manager
 
@@ -20,14 +17,30 @@ R = t.TypeVar("R")
 
 def _refusal(fresh: bool) -> t.Any | None:
     """The response that stops the view, or None to let it run."""
-    if request.method in EXEMPT_METHODS or current_app.config.get("LOGIN_DISABLED"):
+    contexts = _ctx.contexts()
+
+    if contexts is None:
+        raise RuntimeError(
+            "A view decorated with login_required was called outside a"
+            " request. Call it through the app, e.g. with app.test_client()."
+        )
+
+    app_ctx, ctx = contexts
+    app = ctx.app
+
+    if ctx.request.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
         return None
 
-    if not current_user.is_authenticated:
-        return get_manager().unauthorized()
+    try:
+        user = app_ctx.g._login_user
+    except AttributeError:
+        user = get_manager(app)._load_user(app_ctx, ctx)
+
+    if not user.is_authenticated:
+        return get_manager(app).unauthorized()
 
     if fresh and not login_fresh():
-        return get_manager().needs_refresh()
+        return get_manager(app).needs_refresh()
 
     return None
 

@@ -7,17 +7,18 @@ import typing as t
 
 from flask import current_app
 from flask import g
-from flask import has_request_context
 from flask import request
 from flask import session
 from werkzeug.local import LocalProxy
 
+from . import _ctx
 from .config import seconds
 from .config import setting
 from .manager import _drop_login_keys
 from .manager import _session_token
 from .manager import ACTION_KEY
 from .manager import get_manager
+from .protection import short_identifier
 from .remember import CookieAction
 from .signals import user_logged_in
 from .signals import user_logged_out
@@ -26,6 +27,8 @@ from .signals import user_login_confirmed
 if t.TYPE_CHECKING:
     from datetime import timedelta
 
+    from flask.sessions import SessionMixin
+
     from .manager import LoginManager
     from .mixins import UserProtocol
 
@@ -33,18 +36,21 @@ logger = logging.getLogger("flask_sessionauth")
 
 
 def _get_user() -> UserProtocol:
-    if not has_request_context():
+    contexts = _ctx.contexts()
+
+    if contexts is None:
         raise RuntimeError(
             "current_user is only available while handling a request. In a"
             " test, use app.test_request_context() or the test client; in a"
             " CLI command or background job, load the user yourself."
         )
 
+    app_ctx, ctx = contexts
+
     try:
-        return g._login_user  # type: ignore[no-any-return]
+        return app_ctx.g._login_user  # type: ignore[no-any-return]
     except AttributeError:
-        get_manager()._load_user()
-        return g._login_user  # type: ignore[no-any-return]
+        return get_manager(ctx.app)._load_user(app_ctx, ctx)  # type: ignore[no-any-return]
 
 
 class _CurrentUserProxy(t.Protocol):
@@ -110,6 +116,8 @@ def login_user(
     manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
+    remember_seconds: float | None = None
+
     if duration is not None:
         try:
             remember_seconds = duration.total_seconds()
@@ -129,10 +137,10 @@ def login_user(
     _drop_login_keys(sess)
     sess["_user_id"] = user_id
     sess["_fresh"] = fresh
-    sess["_id"] = manager._session_identifier_generator()
+    sess["_id"] = short_identifier(manager._identifier(request))
 
     if fresh:
-        sess["_fresh_at"] = int(manager.clock())
+        _stamp_freshness(sess, manager)
 
     token = _session_token(user)
 
@@ -140,7 +148,7 @@ def login_user(
         sess["_token_sig"] = manager._keyring(app).sign_token(token)
 
     if remember:
-        if duration is not None:
+        if remember_seconds is not None:
             sess["_remember_seconds"] = remember_seconds
 
         setattr(g, ACTION_KEY, CookieAction.SET)
@@ -191,10 +199,19 @@ def confirm_login() -> None:
     are (by re-entering their password, say).
     """
     manager = get_manager()
-    session["_fresh"] = True
-    session["_fresh_at"] = int(manager.clock())
-    session["_id"] = manager._session_identifier_generator()
+    sess = session._get_current_object()  # type: ignore[attr-defined]
+    sess["_fresh"] = True
+    _stamp_freshness(sess, manager)
+    sess["_id"] = short_identifier(manager._identifier(request))
     user_login_confirmed.send(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _stamp_freshness(sess: SessionMixin, manager: LoginManager) -> None:
+    # Only apps with a freshness window pay for the key in every session.
+    if setting(current_app.config, "FRESH_LOGIN_MAX_AGE") is not None:
+        sess["_fresh_at"] = int(manager.clock())
+    else:
+        sess.pop("_fresh_at", None)
 
 
 def login_fresh() -> bool:

@@ -18,6 +18,7 @@ from flask import redirect
 from flask import request
 from flask import session
 
+from . import _ctx
 from . import remember
 from .config import ID_ATTRIBUTE
 from .config import LOGIN_MESSAGE
@@ -31,6 +32,9 @@ from .config import setting
 from .config import validate
 from .mixins import AnonymousUserMixin
 from .protection import create_identifier
+from .protection import identifier_for
+from .protection import identifiers_match
+from .protection import short_identifier
 from .remember import CookieAction
 from .remember import Keyring
 from .signals import session_protected
@@ -47,6 +51,9 @@ from .urls import make_next_param
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask import Request
+    from flask.ctx import AppContext
+    from flask.ctx import RequestContext
     from flask.sansio.app import App
     from flask.sessions import SessionMixin
     from werkzeug.wrappers import Response as BaseResponse
@@ -69,13 +76,6 @@ ResponseReturn = t.Any
 
 #: User ids longer than this in a session are refused unread.
 MAX_USER_ID_LENGTH = 1024
-
-
-def _run(callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    if inspect.iscoroutinefunction(callback):
-        return current_app.ensure_sync(callback)(*args)
-
-    return callback(*args)
 
 
 class LoginManager:
@@ -142,6 +142,8 @@ class LoginManager:
         self._basic_auth_callback: t.Callable[[str, str], t.Any] | None = None
         self._session_identifier_generator: t.Callable[[], str] = create_identifier
         self._keyrings: dict[tuple[t.Any, ...], Keyring] = {}
+        self._identifiers: dict[tuple[str | None, str | None], str] = {}
+        self._async_callbacks: set[t.Callable[..., t.Any]] = set()
 
         if app is not None:
             self.init_app(app, add_context_processor)
@@ -178,6 +180,7 @@ class LoginManager:
         None when there is no such user. It may be ``async``.
         """
         self._user_callback = callback
+        self._note_async(callback)
         return callback
 
     @property
@@ -192,6 +195,7 @@ class LoginManager:
         It may be ``async``.
         """
         self._request_callback = callback
+        self._note_async(callback)
         return callback
 
     @property
@@ -209,6 +213,7 @@ class LoginManager:
             request loader is registered but found nobody.
         """
         self._header_callback = callback
+        self._note_async(callback)
         return callback
 
     def basic_auth_loader(self, callback: C) -> C:
@@ -225,6 +230,7 @@ class LoginManager:
         .. versionadded:: 0.1.0
         """
         self._basic_auth_callback = callback
+        self._note_async(callback)
         return callback
 
     def unauthorized_handler(self, callback: C) -> C:
@@ -259,7 +265,7 @@ class LoginManager:
         user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined]
 
         if self.unauthorized_callback is not None:
-            return _run(self.unauthorized_callback)
+            return current_app.ensure_sync(self.unauthorized_callback)()
 
         if is_api_request():
             return self._api_response("unauthorized", "Authentication required.")
@@ -290,7 +296,7 @@ class LoginManager:
         user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined]
 
         if self.needs_refresh_callback is not None:
-            return _run(self.needs_refresh_callback)
+            return current_app.ensure_sync(self.needs_refresh_callback)()
 
         if is_api_request():
             return self._api_response("needs_refresh", "Please log in again.")
@@ -312,7 +318,7 @@ class LoginManager:
 
     def _redirect_to(self, view: str) -> BaseResponse:
         if setting(current_app.config, "USE_SESSION_FOR_NEXT"):
-            session["_id"] = self._session_identifier_generator()
+            session["_id"] = short_identifier(self._identifier(request))
             session["next"] = make_next_param(expand_login_view(view), request.url)
             return redirect(make_login_url(view))
 
@@ -350,8 +356,34 @@ class LoginManager:
 
         return keyring
 
-    def _load_user(self) -> None:
-        """Find the current user and put it on :data:`flask.g`.
+    def _identifier(self, request: Request) -> str:
+        """The session-protection identifier of the client, cached by address
+        and User-Agent: the same clients come back request after request.
+        """
+        if self._session_identifier_generator is not create_identifier:
+            # An app that replaced the generator gets exactly what it set.
+            return self._session_identifier_generator()
+
+        environ = request.environ
+        key = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
+
+        try:
+            return self._identifiers[key]
+        except KeyError:
+            pass
+
+        identifier = identifier_for(*key)
+
+        if key[1] is None or len(key[1]) <= 512:
+            if len(self._identifiers) >= 1024:
+                self._identifiers.clear()
+
+            self._identifiers[key] = identifier
+
+        return identifier
+
+    def _load_user(self, app_ctx: AppContext, ctx: RequestContext) -> t.Any:
+        """Find the current user, put it on :data:`flask.g` and return it.
 
         The sources are tried in order until one gives a user: the session,
         the remember cookie, the request loader, HTTP Basic credentials, the
@@ -369,77 +401,100 @@ class LoginManager:
                 " the user, or None (or register a request_loader)."
             )
 
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        app: Flask = ctx.app
 
         if user_accessed.receivers:
             user_accessed.send(app)
 
-        sess = session._get_current_object()  # type: ignore[attr-defined]
+        sess = ctx.session
+        request = ctx.request
+        g = app_ctx.g
         user = None
         skip_cookie = False
 
-        if sess:
-            protected = self._check_session_protection(app, sess)
+        # Protection guards logins; a session that holds none (only flashed
+        # messages, say) has nothing to protect.
+        if "_user_id" in sess:
+            if self._session_protection_failed(app, sess, request, g):
+                # Strong protection ended the login: the remember cookie must
+                # not bring it back.
+                skip_cookie = True
+            else:
+                user, skip_cookie = self._load_from_session(app, sess, g)
 
-            if protected is not None:
-                # Strong protection ended the session: the remember cookie
-                # must not bring it back.
-                skip_cookie = protected
-            elif "_user_id" in sess:
-                user, skip_cookie = self._load_from_session(app, sess)
-
-        if user is None and not skip_cookie:
-            user = self._load_from_remember_cookie(app, sess)
+        if user is None and not skip_cookie and self._user_callback is not None:
+            user = self._load_from_remember_cookie(app, sess, request, g)
 
         if user is None and self._request_callback is not None:
-            user = _run(self._request_callback, request)
+            user = self._call(self._request_callback, request)
 
             if user is not None and user_loaded_from_request.receivers:
                 user_loaded_from_request.send(app, user=user)
 
         if user is None and self._basic_auth_callback is not None:
-            user = self._load_from_basic_auth(app)
+            user = self._load_from_basic_auth(app, request)
 
         if user is None and self._header_callback is not None:
             header = request.headers.get(setting(app.config, "AUTH_HEADER_NAME"))
 
             if header is not None:
-                user = _run(self._header_callback, header)
+                user = self._call(self._header_callback, header)
 
                 if user is not None and user_loaded_from_header.receivers:
                     user_loaded_from_header.send(app, user=user)
 
-        g._login_user = self.anonymous_user() if user is None else user
+        if user is None:
+            user = self.anonymous_user()
 
-    def _check_session_protection(self, app: Flask, sess: SessionMixin) -> bool | None:
+        g._login_user = user
+        return user
+
+    def _note_async(self, callback: t.Callable[..., t.Any]) -> None:
+        # Checked once here, so that calling a plain function on every
+        # request costs no inspection.
+        if inspect.iscoroutinefunction(callback):
+            self._async_callbacks.add(callback)
+
+    def _call(self, callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        if callback in self._async_callbacks:
+            return current_app.ensure_sync(callback)(*args)
+
+        return callback(*args)
+
+    def _session_protection_failed(
+        self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
+    ) -> bool:
         """Compare the session's identifier with the client's.
 
-        :return: None when nothing happened or the session was only marked
-            not fresh, True when strong protection ended the login.
+        :return: Whether strong protection ended the login. In basic mode, or
+            for a permanent session, a mismatch only marks the login not fresh.
         """
-        mode = session_protection_mode(
-            app.config.get("SESSION_PROTECTION", self.session_protection)
-        )
+        mode = app.config.get("SESSION_PROTECTION", self.session_protection)
 
         if mode is None:
-            return None
+            return False
 
-        if sess.get("_id") == self._session_identifier_generator():
-            return None
+        if mode != "basic" and mode != "strong":
+            session_protection_mode(mode)  # raises, naming the allowed values
+
+        if identifiers_match(sess.get("_id"), self._identifier(request)):
+            return False
 
         if mode == "basic" or sess.permanent:
             if sess.get("_fresh") is not False:
                 sess["_fresh"] = False
 
             session_protected.send(app)
-            return None
+            return False
 
         _drop_login_keys(sess)
         g._sessionauth_cookie_action = CookieAction.CLEAR
         session_protected.send(app)
         return True
 
-    def _load_from_session(self, app: Flask, sess: SessionMixin) -> tuple[t.Any, bool]:
+    def _load_from_session(
+        self, app: Flask, sess: SessionMixin, g: t.Any
+    ) -> tuple[t.Any, bool]:
         """Load the user the session names.
 
         :return: The user or None, and whether the remember cookie must be
@@ -450,16 +505,17 @@ class LoginManager:
         if self._user_callback is None:
             return None, False
 
-        if not isinstance(user_id, str | int) or isinstance(user_id, bool):
-            logger.debug("Ignored a session user id of type %s.", type(user_id))
-            return None, False
+        if type(user_id) is not str:
+            if not isinstance(user_id, str | int) or isinstance(user_id, bool):
+                logger.debug("Ignored a session user id of %s.", type(user_id))
+                return None, False
 
-        user_id = str(user_id)
+            user_id = str(user_id)
 
         if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
             return None, False
 
-        user = _run(self._user_callback, user_id)
+        user = self._call(self._user_callback, user_id)
 
         if user is None:
             return None, False
@@ -481,23 +537,22 @@ class LoginManager:
         if keyring.verify_token(token, signature):
             return user, False
 
-        self._revoke(app, sess, user)
+        self._revoke(app, sess, g, user)
         return None, True
 
-    def _revoke(self, app: Flask, sess: SessionMixin, user: t.Any) -> None:
+    def _revoke(self, app: Flask, sess: SessionMixin, g: t.Any, user: t.Any) -> None:
         logger.debug("Refused a revoked login of user %r.", user)
         _drop_login_keys(sess)
         g._sessionauth_cookie_action = CookieAction.CLEAR
         session_revoked.send(app, user=user)
 
-    def _load_from_remember_cookie(self, app: Flask, sess: SessionMixin) -> t.Any:
+    def _load_from_remember_cookie(
+        self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
+    ) -> t.Any:
         config = app.config
         value = request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
 
-        if value is None or self._user_callback is None:
-            return None
-
-        if g.get(ACTION_KEY) is CookieAction.CLEAR:
+        if value is None or g.get(ACTION_KEY) is CookieAction.CLEAR:
             return None
 
         keyring = self._keyring(app)
@@ -507,7 +562,8 @@ class LoginManager:
             g._sessionauth_cookie_action = CookieAction.CLEAR
             return None
 
-        user = _run(self._user_callback, cookie.user_id)
+        assert self._user_callback is not None
+        user = self._call(self._user_callback, cookie.user_id)
 
         if user is None:
             g._sessionauth_cookie_action = CookieAction.CLEAR
@@ -524,17 +580,22 @@ class LoginManager:
             elif keyring.verify_token(token, cookie.token_signature):
                 token_signature = cookie.token_signature
             else:
-                self._revoke(app, sess, user)
+                self._revoke(app, sess, g, user)
                 return None
 
-        _drop_login_keys(sess)
+        if sess:
+            _drop_login_keys(sess)
+
         sess["_user_id"] = cookie.user_id
         sess["_fresh"] = False
         # flask-login leaves _id unset here, so strong protection logged the
         # user out again on the next request (flask-login #241, #569).
-        sess["_id"] = self._session_identifier_generator()
+        sess["_id"] = short_identifier(self._identifier(request))
 
-        if cookie.seconds is not None:
+        if cookie.seconds is not None and cookie.seconds != remember.duration(
+            config, None
+        ):
+            # Re-issued cookies (rebind, refresh) keep the login's duration.
             sess["_remember_seconds"] = cookie.seconds
 
         if token_signature is not None:
@@ -549,12 +610,12 @@ class LoginManager:
 
         return user
 
-    def _load_from_basic_auth(self, app: Flask) -> t.Any:
+    def _load_from_basic_auth(self, app: Flask, request: Request) -> t.Any:
         assert self._basic_auth_callback is not None
 
         try:
             auth = request.authorization
-        except Exception:  # noqa: BLE001 - a malformed header is no header
+        except Exception:  # a malformed header is no header
             logger.debug("Ignored a malformed Authorization header.")
             return None
 
@@ -571,7 +632,7 @@ class LoginManager:
             logger.debug("Ignored over-long Basic credentials.")
             return None
 
-        user = _run(self._basic_auth_callback, username, password)
+        user = self._call(self._basic_auth_callback, username, password)
 
         if user is None:
             return None
@@ -588,12 +649,15 @@ class LoginManager:
 
     def _after_request(self, response: BaseResponse) -> BaseResponse:
         """Do the remember-cookie work the request asked for."""
-        action = g.pop(ACTION_KEY, None)
-        config = current_app.config
+        contexts = _ctx.contexts()
+        assert contexts is not None
+        app_ctx, ctx = contexts
+        action = app_ctx.g.__dict__.pop(ACTION_KEY, None)
+        config = ctx.app.config
 
         if action is None:
-            if setting(config, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
-                self._refresh_cookie(response)
+            if config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+                self._refresh_cookie(ctx, response)
 
             return response
 
@@ -601,15 +665,14 @@ class LoginManager:
             remember.clear_cookie(response, config)
             return response
 
-        sess = session._get_current_object()  # type: ignore[attr-defined]
+        sess = ctx.session
         user_id = sess.get("_user_id")
 
         if user_id is not None:
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
             remember.set_cookie(
                 response,
                 config,
-                self._keyring(app),
+                self._keyring(ctx.app),
                 self.clock(),
                 str(user_id),
                 remember.duration(config, sess.get("_remember_seconds")),
@@ -618,7 +681,7 @@ class LoginManager:
 
         return response
 
-    def _refresh_cookie(self, response: BaseResponse) -> None:
+    def _refresh_cookie(self, ctx: RequestContext, response: BaseResponse) -> None:
         """Re-issue the remember cookie the client sent, so that it lasts
         another full duration from now, if it is valid and names the user who
         is logged in.
@@ -627,15 +690,15 @@ class LoginManager:
         ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` (flask-login #424); this
         refreshes only cookies that exist.
         """
-        config = current_app.config
-        value = request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
-        user_id = session.get("_user_id")
+        config = ctx.app.config
+        value = ctx.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
+        sess = ctx.session
+        user_id = sess.get("_user_id")
 
         if value is None or user_id is None:
             return
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        keyring = self._keyring(app)
+        keyring = self._keyring(ctx.app)
         cookie = remember.load(value, config, keyring, self.clock())
 
         if cookie is None or cookie.user_id != str(user_id):
@@ -648,7 +711,7 @@ class LoginManager:
             self.clock(),
             cookie.user_id,
             remember.duration(config, cookie.seconds),
-            session.get("_token_sig", cookie.token_signature),
+            sess.get("_token_sig", cookie.token_signature),
         )
 
 

@@ -352,6 +352,9 @@ def _is_safe_form(
     form: str, hosts: list[_Host], https_only: bool, *, decoded: bool
 ) -> bool:
     """Check one reading of the target, and its NFKC normal form."""
+    if any(char in _SLASH_LOOKALIKES for char in form):
+        return False
+
     if not _has_safe_characters(form, decoded=decoded):
         return False
 
@@ -363,6 +366,8 @@ def _is_safe_form(
     if normal == form:
         return True
 
+    # Look-alikes are not searched for here: NFKC writes "½" as "1⁄2", with a
+    # FRACTION SLASH that was not in the target.
     return _has_safe_characters(normal, decoded=decoded) and _has_safe_structure(
         normal, hosts, https_only
     )
@@ -374,7 +379,7 @@ def _has_safe_characters(form: str, *, decoded: bool) -> bool:
         return False
 
     for char in form:
-        if char == "\\" or char in _SLASH_LOOKALIKES:
+        if char == "\\":
             return False
 
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:

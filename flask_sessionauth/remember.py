@@ -16,17 +16,21 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hmac
+import json
 import logging
 import typing as t
 from datetime import datetime
 from datetime import timezone
+from hashlib import sha256
 from hashlib import sha512
 
 from flask import current_app
 from itsdangerous import BadData
 from itsdangerous import Signer
 from itsdangerous import TimestampSigner
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode
+from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import want_bytes
 
 from .config import seconds
 from .config import setting
@@ -86,8 +90,27 @@ def secret_keys(config: Config) -> list[t.Any]:
     return [*(config.get("SECRET_KEY_FALLBACKS") or ()), key]
 
 
-class _ClockSigner(TimestampSigner):
-    """A timestamp signer whose clock is the login manager's."""
+class _CachingSigner(Signer):
+    """A signer that derives each key once, not on every signature: a
+    keyring is kept for as long as the keys stay the same.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[bytes, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        raw = self.secret_key if secret_key is None else want_bytes(secret_key)
+
+        try:
+            return self._derived[raw]
+        except KeyError:
+            key = self._derived[raw] = super().derive_key(raw)
+            return key
+
+
+class _RememberSigner(_CachingSigner, TimestampSigner):
+    """The remember cookie's timestamp signer, on the login manager's clock."""
 
     def __init__(
         self, *args: t.Any, clock: t.Callable[[], float], **kwargs: t.Any
@@ -106,13 +129,22 @@ class Keyring:
 
     def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
         self.keys = keys
-        self.remember = URLSafeTimedSerializer(
-            keys,
-            salt=REMEMBER_SALT,
-            signer=_ClockSigner,
-            signer_kwargs={"clock": clock},
+        self.remember = _RememberSigner(
+            keys, salt=REMEMBER_SALT, digest_method=sha256, clock=clock
         )
-        self.token = Signer(keys, salt=TOKEN_SALT)
+        self.token = _CachingSigner(keys, salt=TOKEN_SALT, digest_method=sha256)
+
+    def dump_remember(self, data: list[t.Any]) -> str:
+        payload = base64_encode(json.dumps(data, separators=(",", ":")))
+        return self.remember.sign(payload).decode("ascii")
+
+    def load_remember(self, value: str) -> tuple[t.Any, int]:
+        """Verify a remember cookie and return its data and the time it was
+        signed, or raise :exc:`itsdangerous.BadData`.
+        """
+        signed = value.encode("ascii")
+        payload, signed_at = self.remember.unsign(signed, return_timestamp=True)
+        return json.loads(base64_decode(payload)), int(signed_at.timestamp())
 
     def sign_token(self, token: str) -> str:
         return self.token.get_signature(token).decode("ascii")
@@ -150,10 +182,8 @@ def encode_cookie(payload: str, key: str | bytes | None = None) -> str:
     This extension writes its own, timestamped format; this function exists
     for code that used flask-login's.
     """
-    if key is None:
-        key = secret_keys(current_app.config)[-1]
-
-    return f"{payload}|{_legacy_digest(payload, key)}"
+    signing_key = secret_keys(current_app.config)[-1] if key is None else key
+    return f"{payload}|{_legacy_digest(payload, signing_key)}"
 
 
 def decode_cookie(cookie: str, key: str | bytes | None = None) -> str | None:
@@ -213,7 +243,7 @@ def load(
         return RememberCookie(user_id, None, None, legacy=True)
 
     try:
-        data, signed_at = keyring.remember.loads(value, return_timestamp=True)
+        data, signed_at = keyring.load_remember(value)
     except (BadData, ValueError, UnicodeError, OverflowError) as exc:
         logger.debug("Refused a remember cookie: %s", exc)
         return None
@@ -231,7 +261,7 @@ def load(
         return None
 
     user_id, duration, signature = data
-    age = now - signed_at.timestamp()
+    age = now - signed_at
 
     if age > duration or age < -CLOCK_SKEW:
         logger.debug("Refused a remember cookie: %d seconds old.", age)
@@ -250,7 +280,7 @@ def set_cookie(
     token_signature: str | None,
 ) -> None:
     """Issue a remember cookie valid for ``duration`` seconds."""
-    value = keyring.remember.dumps([user_id, duration, token_signature])
+    value = keyring.dump_remember([user_id, _compact(duration), token_signature])
     response.set_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
         value=value,
@@ -262,6 +292,10 @@ def set_cookie(
         httponly=setting(config, "REMEMBER_COOKIE_HTTPONLY"),
         samesite=setting(config, "REMEMBER_COOKIE_SAMESITE"),
     )
+
+
+def _compact(duration: float) -> float | int:
+    return int(duration) if duration == int(duration) else duration
 
 
 def clear_cookie(response: Response, config: Config) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+import flask
 from flask.testing import FlaskClient
 
 from .manager import get_manager
+from .protection import short_identifier
 
 
 def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
@@ -19,7 +21,8 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
     app = client.application
     manager = get_manager(app)
     with app.test_request_context(environ_base=client.environ_base):
-        identifier = manager._session_identifier_generator()
+        identifier = short_identifier(manager._identifier(flask.request))
+        stamp_fresh = app.config.get("FRESH_LOGIN_MAX_AGE") is not None
 
     with client.session_transaction() as sess:
         for key in ("_remember", "_remember_seconds", "_token_sig", "_fresh_at"):
@@ -29,7 +32,7 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
         sess["_fresh"] = fresh
         sess["_id"] = identifier
 
-        if fresh:
+        if fresh and stamp_fresh:
             sess["_fresh_at"] = int(manager.clock())
 
 
