@@ -18,6 +18,7 @@ from .manager import _drop_login_keys
 from .manager import _session_token
 from .manager import ACTION_KEY
 from .manager import get_manager
+from .manager import regenerate_session
 from .protection import short_identifier
 from .remember import CookieAction
 from .signals import user_logged_in
@@ -128,12 +129,7 @@ def login_user(
 
     user_id = getattr(user, manager.id_attribute)()
     sess = session._get_current_object()  # type: ignore[attr-defined]
-    regenerate = getattr(app.session_interface, "regenerate", None)
-
-    if callable(regenerate):
-        # Flask-Session: a new id, so an id planted before login is useless.
-        regenerate(sess)
-
+    regenerate_session(app, sess)
     _drop_login_keys(sess)
     sess["_user_id"] = user_id
     sess["_fresh"] = fresh
@@ -262,7 +258,8 @@ def rebind_session(user: t.Any = None) -> None:
     """Bind the current session to ``user``'s current session token, by
     default the current user's. Call it after changing the token (after a
     password change, say) so that this session stays logged in while every
-    other session and remember cookie of the user is refused.
+    other session and remember cookie of the user is refused. Without a login
+    in the session (a user from a request loader, say) it does nothing.
 
     A remember cookie this request carries is re-issued bound to the new
     token.
@@ -283,12 +280,21 @@ def rebind_session(user: t.Any = None) -> None:
     sess = session._get_current_object()  # type: ignore[attr-defined]
     user_id = getattr(user, manager.id_attribute)()
 
-    if sess.get("_user_id") != user_id:
+    bound_id = sess.get("_user_id")
+
+    if bound_id is None:
+        # The user came from a request loader or Basic credentials without
+        # a login session: there is no session to bind.
+        return
+
+    if bound_id != user_id:
         raise RuntimeError(
             "rebind_session() was given a user who is not the one logged in"
             " to this session. Use login_user() to log a user in."
         )
 
+    # A credential change is a new login as far as fixation goes.
+    regenerate_session(app, sess)
     token = _session_token(user)
 
     if token is None:

@@ -584,6 +584,9 @@ class LoginManager:
                 return None
 
         if sess:
+            # Restoring from the cookie is a login too: a session id planted
+            # before it must not carry it.
+            regenerate_session(app, sess)
             _drop_login_keys(sess)
 
         sess["_user_id"] = cookie.user_id
@@ -733,6 +736,17 @@ def _session_token(user: t.Any) -> str | None:
         )
 
     return token
+
+
+def regenerate_session(app: Flask, sess: SessionMixin) -> None:
+    """Give a server-side session a new id, where the session interface can
+    (Flask-Session 0.7 and later), so an id known before a login is useless
+    after it. Signed cookie sessions have no id to renew.
+    """
+    regenerate = getattr(app.session_interface, "regenerate", None)
+
+    if callable(regenerate):
+        regenerate(sess)
 
 
 def _drop_login_keys(sess: SessionMixin) -> None:

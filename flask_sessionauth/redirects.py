@@ -178,7 +178,7 @@ def is_safe_redirect_url(
     form = target
 
     for round_ in range(_DECODE_ROUNDS + 1):
-        if not _is_safe_form(form, hosts, https_only, decoded=round_ > 0):
+        if not _is_safe_form(form, hosts, https_only, as_written=round_ == 0):
             return False
 
         decoded = unquote(form)
@@ -349,13 +349,13 @@ def _trusted_hosts(allowed_hosts: Iterable[str] | None) -> list[_Host]:
 
 
 def _is_safe_form(
-    form: str, hosts: list[_Host], https_only: bool, *, decoded: bool
+    form: str, hosts: list[_Host], https_only: bool, *, as_written: bool
 ) -> bool:
     """Check one reading of the target, and its NFKC normal form."""
     if any(char in _SLASH_LOOKALIKES for char in form):
         return False
 
-    if not _has_safe_characters(form, decoded=decoded):
+    if not _has_safe_characters(form, as_written=as_written):
         return False
 
     if not _has_safe_structure(form, hosts, https_only):
@@ -367,13 +367,14 @@ def _is_safe_form(
         return True
 
     # Look-alikes are not searched for here: NFKC writes "½" as "1⁄2", with a
-    # FRACTION SLASH that was not in the target.
-    return _has_safe_characters(normal, decoded=decoded) and _has_safe_structure(
+    # FRACTION SLASH that was not in the target. Nor is an inner space: NFKC
+    # expands some ligatures into words.
+    return _has_safe_characters(normal, as_written=False) and _has_safe_structure(
         normal, hosts, https_only
     )
 
 
-def _has_safe_characters(form: str, *, decoded: bool) -> bool:
+def _has_safe_characters(form: str, *, as_written: bool) -> bool:
     # Browsers trim these ends; what is left might start with "//".
     if form != form.strip():
         return False
@@ -387,7 +388,7 @@ def _has_safe_characters(form: str, *, decoded: bool) -> bool:
 
         # A literal space has no place in a URL as written, but "%20" in a
         # path is ordinary, so a decoded form may keep an inner plain space.
-        if char.isspace() and not (decoded and char == " "):
+        if char.isspace() and (as_written or char != " "):
             return False
 
     return True

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_sessionauth import LoginManager
-from flask_sessionauth import UserMixin
 from flask_sessionauth import current_user
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
+from flask_sessionauth import LoginManager
 from flask_sessionauth import logout_user
+from flask_sessionauth import UserMixin
+
+# The example app is not installed; its folder is appended, not prepended, so
+# that flask_sessionauth still comes from the installed package under tox.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 
 class User(UserMixin):

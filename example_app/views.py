@@ -1,0 +1,69 @@
+"""The pages: home, profile (needs a login) and settings (needs a fresh one)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+
+from flask_sessionauth import fresh_login_required
+from flask_sessionauth import login_fresh
+from flask_sessionauth import login_remembered
+from flask_sessionauth import login_required
+from flask_sessionauth import rebind_session
+
+from .forms import add_error
+from .forms import ChangePasswordForm
+from .forms import text
+from .models import get_current_user
+
+if t.TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
+
+bp = Blueprint("views", __name__)
+
+
+@bp.route("/")
+def home() -> ResponseReturnValue:
+    return render_template("home.html")
+
+
+@bp.route("/profile")
+@login_required
+def profile() -> ResponseReturnValue:
+    return render_template(
+        "profile.html",
+        user=get_current_user(),
+        fresh=login_fresh(),
+        remembered=login_remembered(),
+    )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@fresh_login_required
+def settings() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+
+    if form.validate_on_submit():
+        user = get_current_user()
+
+        if user.check_password(text(form.old_password)):
+            user.set_password(text(form.new_password))
+            # The new session token has just logged the user out everywhere,
+            # here included; bind this session (and its remember cookie) to
+            # the new token so that only this browser stays logged in.
+            rebind_session()
+            flash(
+                "Your password has been changed. Every other session has been"
+                " logged out.",
+                "success",
+            )
+            return redirect(url_for("views.settings"))
+
+        add_error(form.old_password, "That is not your current password.")
+
+    return render_template("settings.html", form=form)

@@ -1,0 +1,779 @@
+"""The example app, driven as a browser and an API client would: real forms
+with real CSRF tokens scraped from the pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import typing as t
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+from werkzeug.test import TestResponse
+
+from example_app import create_app
+from example_app import models
+from example_app.db import connect
+from flask_sessionauth.manager import get_manager
+
+PASSWORD = "correct horse"
+NEW_PASSWORD = "battery staple"
+SESSION_COOKIE = "session"
+REMEMBER_COOKIE = "remember_token"
+CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Clock:
+    """The clock of the app's login manager, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt is slow on purpose, and these tests hash many passwords. Hashes
+    made this way still go through werkzeug's check_password_hash.
+    """
+
+    def generate(password: str) -> str:
+        return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+    monkeypatch.setattr(models, "generate_password_hash", generate)
+
+
+@pytest.fixture
+def app(tmp_path: Path, fast_hashes: None) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "db.sqlite"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": True,
+        },
+        instance_path=tmp_path / "instance",
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def alice(client: FlaskClient) -> str:
+    """Register alice through the form; returns her username."""
+    register(client, "alice", PASSWORD)
+    return "alice"
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """Open a page as a browser would and take the CSRF token from its form."""
+    response = client.get(path)
+    assert response.status_code == 200, response.status
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match is not None, "no csrf_token field on " + path
+    return match.group(1)
+
+
+def submit(
+    client: FlaskClient, path: str, data: dict[str, str] | None = None
+) -> TestResponse:
+    """Post a form found at ``path`` back to ``path``, with its CSRF token."""
+    fields = {"csrf_token": csrf_token(client, path), **(data or {})}
+    return client.post(path, data=fields)
+
+
+def submit_from(
+    client: FlaskClient, page: str, action: str, data: dict[str, str] | None = None
+) -> TestResponse:
+    """Post to ``action`` with the CSRF token of the form on ``page``."""
+    return client.post(
+        action, data={"csrf_token": csrf_token(client, page), **(data or {})}
+    )
+
+
+def register(client: FlaskClient, username: str, password: str) -> None:
+    response = submit(
+        client,
+        "/auth/register",
+        {"username": username, "password": password, "confirm": password},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/login"
+
+
+def login(
+    client: FlaskClient,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    remember: bool = False,
+    next: str | None = None,
+) -> TestResponse:
+    path = "/auth/login"
+
+    if next is not None:
+        path += "?" + urlencode({"next": next})
+
+    data = {"username": username, "password": password}
+
+    if remember:
+        data["remember"] = "y"
+
+    return submit(client, path, data)
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    return submit_from(client, "/", "/auth/logout")
+
+
+def change_password(
+    client: FlaskClient, old: str, new: str, confirm: str | None = None
+) -> TestResponse:
+    return submit(
+        client,
+        "/settings",
+        {
+            "old_password": old,
+            "new_password": new,
+            "confirm": new if confirm is None else confirm,
+        },
+    )
+
+
+def cookie(client: FlaskClient, name: str) -> str | None:
+    value = client.get_cookie(name)
+    return None if value is None else value.value
+
+
+def text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+# Pages and login flow
+
+
+def test_home_greets_stranger(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Hello, stranger" in text(response)
+
+
+def test_register_then_login_with_remember(client: FlaskClient) -> None:
+    register(client, "alice", PASSWORD)
+
+    response = login(client, "alice", remember=True)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert cookie(client, REMEMBER_COOKIE)
+    page = text(client.get("/"))
+    assert "Hello, alice" in page
+    assert "Logged in as alice." in page
+
+
+def test_register_refuses_taken_name(client: FlaskClient, alice: str) -> None:
+    response = submit(
+        client,
+        "/auth/register",
+        {"username": "ALICE", "password": PASSWORD, "confirm": PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert "That name is taken." in text(response)
+
+
+def test_register_checks_fields(client: FlaskClient) -> None:
+    response = submit(
+        client,
+        "/auth/register",
+        {"username": "a b", "password": "short", "confirm": "other"},
+    )
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "Use 3 to 32 characters" in page
+    assert "Use at least 8 characters." in page
+    assert "The passwords differ." in page
+
+
+def test_login_refuses_wrong_password(client: FlaskClient, alice: str) -> None:
+    response = login(client, "alice", "wrong password")
+
+    assert response.status_code == 200
+    assert "Wrong username or password." in text(response)
+    assert "Hello, stranger" in text(client.get("/"))
+
+
+def test_login_refuses_unknown_user(client: FlaskClient) -> None:
+    response = login(client, "nobody")
+
+    assert response.status_code == 200
+    assert "Wrong username or password." in text(response)
+
+
+def test_profile_requires_login_and_returns_there(
+    client: FlaskClient, alice: str
+) -> None:
+    response = client.get("/profile")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/login?next=%2Fprofile"
+
+    location = response.headers["Location"]
+    page = text(client.get(location))
+    assert "Please log in to access this page." in page
+
+    # The login form posts back to the URL it came from, next included.
+    response = submit(client, location, {"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/profile"
+    page = text(client.get("/profile"))
+    assert "<dt>Username</dt><dd>alice</dd>" in page
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.com",
+        "https://evil.com",
+        "javascript:alert(1)",
+        "/\\evil.com",
+        "https:evil.com",
+    ],
+)
+def test_hostile_next_lands_on_home(
+    client: FlaskClient, alice: str, target: str
+) -> None:
+    response = login(client, "alice", next=target)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_page_sends_logged_in_user_on(client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+
+    response = client.get("/auth/login?next=/profile")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/profile"
+
+
+def test_logout_clears_session_and_remember_cookie(
+    client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice", remember=True)
+    assert cookie(client, REMEMBER_COOKIE)
+
+    response = logout(client)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert cookie(client, REMEMBER_COOKIE) is None
+    page = text(client.get("/"))
+    assert "Hello, stranger" in page
+    assert "You have been logged out." in page
+    assert client.get("/profile").status_code == 302
+
+
+def test_logout_is_post_only(client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+
+    assert client.get("/auth/logout").status_code == 405
+    assert "Hello, alice" in text(client.get("/"))
+
+
+def test_bad_csrf_token_is_refused(client: FlaskClient, alice: str) -> None:
+    client.get("/auth/login")
+
+    response = client.post(
+        "/auth/login",
+        data={"csrf_token": "forged", "username": "alice", "password": PASSWORD},
+    )
+
+    assert response.status_code == 400
+    assert "This form has expired" in text(response)
+    assert "Hello, stranger" in text(client.get("/"))
+
+
+def test_logout_without_csrf_token_is_refused(client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+
+    response = client.post("/auth/logout")
+
+    assert response.status_code == 400
+    assert "Hello, alice" in text(client.get("/"))
+
+
+# Fresh logins
+
+
+def test_settings_after_remember_cookie_needs_reauthentication(
+    client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice", remember=True)
+    assert client.get("/settings").status_code == 200
+
+    # The browser closes: the session cookie goes, the remember cookie stays.
+    client.delete_cookie(SESSION_COOKIE)
+    response = client.get("/settings")
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/auth/reauthenticate?next=")
+    assert "Fresh login</dt>\n    <dd>no" in text(client.get("/profile"))
+
+    response = submit(client, location, {"password": "wrong password"})
+    assert response.status_code == 200
+    assert "Wrong password." in text(response)
+    assert client.get("/settings").status_code == 302
+
+    response = submit(client, location, {"password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/settings"
+    assert client.get("/settings").status_code == 200
+
+
+def test_fresh_login_expires(app: Flask, client: FlaskClient, alice: str) -> None:
+    clock = Clock()
+    get_manager(app).clock = clock
+    login(client, "alice")
+    assert client.get("/settings").status_code == 200
+
+    clock.now += timedelta(minutes=16).total_seconds()
+
+    response = client.get("/settings")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/reauthenticate")
+    # A stale login still opens pages that need only a login.
+    assert client.get("/profile").status_code == 200
+
+
+def test_reauthenticate_requires_login(client: FlaskClient) -> None:
+    response = client.get("/auth/reauthenticate")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+# Password change and revocation
+
+
+def test_change_password_revokes_other_clients(app: Flask, alice: str) -> None:
+    client_a = app.test_client()
+    client_b = app.test_client()
+    login(client_a, "alice", remember=True)
+    login(client_b, "alice", remember=True)
+    remember_a = cookie(client_a, REMEMBER_COOKIE)
+    assert remember_a is not None
+
+    response = change_password(client_b, PASSWORD, NEW_PASSWORD)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/settings"
+    assert "Your password has been changed." in text(client_b.get("/settings"))
+
+    # A's session is refused, and its remember cookie is deleted.
+    response = client_a.get("/profile")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+    assert cookie(client_a, REMEMBER_COOKIE) is None
+
+    # A's remember cookie, replayed alone, is refused too.
+    replay = app.test_client()
+    replay.set_cookie(REMEMBER_COOKIE, remember_a)
+    assert replay.get("/profile").status_code == 302
+    assert "Hello, stranger" in text(replay.get("/"))
+
+    # B stays logged in, by its session and by its rebound remember cookie.
+    assert client_b.get("/profile").status_code == 200
+    client_b.delete_cookie(SESSION_COOKIE)
+    assert "Hello, alice" in text(client_b.get("/"))
+
+    # Only the new password works now.
+    assert login(app.test_client(), "alice").status_code == 200
+    assert login(app.test_client(), "alice", NEW_PASSWORD).status_code == 302
+
+
+def test_change_password_needs_old_password(app: Flask, alice: str) -> None:
+    client_a = app.test_client()
+    client_b = app.test_client()
+    login(client_a, "alice")
+    login(client_b, "alice")
+
+    response = change_password(client_b, "wrong password", NEW_PASSWORD)
+
+    assert response.status_code == 200
+    assert "That is not your current password." in text(response)
+    assert client_a.get("/profile").status_code == 200
+    assert login(app.test_client(), "alice").status_code == 302
+
+
+def test_change_password_checks_confirmation(client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+
+    response = change_password(client, PASSWORD, NEW_PASSWORD, confirm="different")
+
+    assert response.status_code == 200
+    assert "The passwords differ." in text(response)
+
+
+# The JSON API
+
+
+def test_api_me_unauthorized(client: FlaskClient) -> None:
+    response = client.get("/api/me")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="example_app"'
+    assert response.json == {
+        "error": "unauthorized",
+        "message": "Authentication required.",
+    }
+
+
+def test_api_me_wrong_basic_password(app: Flask, alice: str) -> None:
+    client = app.test_client()
+
+    response = client.get("/api/me", auth=("alice", "wrong password"))
+
+    assert response.status_code == 401
+    assert cookie(client, SESSION_COOKIE) is None
+
+
+def test_api_basic_sets_session_cookie(client: FlaskClient, alice: str) -> None:
+    response = client.get("/api/me", auth=("alice", PASSWORD))
+
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+    assert cookie(client, SESSION_COOKIE)
+
+    response = client.get("/api/me")
+
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+
+
+def test_api_me_by_session_cookie_from_html_login(
+    client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+
+    response = client.get("/api/me")
+
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+
+
+def test_api_me_by_remember_cookie_alone(app: Flask, alice: str) -> None:
+    browser = app.test_client()
+    login(browser, "alice", remember=True)
+    remember = cookie(browser, REMEMBER_COOKIE)
+    assert remember is not None
+    api_client = app.test_client()
+    api_client.set_cookie(REMEMBER_COOKIE, remember)
+
+    response = api_client.get("/api/me")
+
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+
+
+def test_api_password_flow(app: Flask, client: FlaskClient, alice: str) -> None:
+    basic = ("alice", PASSWORD)
+    body = {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
+
+    response = client.post(
+        "/api/password",
+        json={"old_password": "wrong password", "new_password": NEW_PASSWORD},
+        auth=basic,
+    )
+    assert response.status_code == 403
+    assert response.json is not None
+    assert response.json["error"] == "forbidden"
+    assert client.get("/api/me", auth=basic).status_code == 200
+
+    # What a cross-site HTML form could send: refused before anything runs.
+    response = client.post("/api/password", data=body, auth=basic)
+    assert response.status_code == 415
+    assert response.json is not None
+    assert response.json["error"] == "unsupported_media_type"
+    response = client.post(
+        "/api/password", data="{}", content_type="text/plain", auth=basic
+    )
+    assert response.status_code == 415
+    assert app.test_client().get("/api/me", auth=basic).status_code == 200
+
+    response = client.post("/api/password", json=body, auth=basic)
+    assert response.status_code == 204
+    assert response.get_data() == b""
+
+    # The old password is refused; the new one works.
+    fresh_client = app.test_client()
+    assert fresh_client.get("/api/me", auth=basic).status_code == 401
+    assert fresh_client.get("/api/me", auth=("alice", NEW_PASSWORD)).status_code == 200
+    # The client that changed it stays logged in by its session cookie.
+    assert client.get("/api/me").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"old_password": PASSWORD},
+        {"old_password": PASSWORD, "new_password": 12345678},
+        {"old_password": PASSWORD, "new_password": "short"},
+        ["not", "an", "object"],
+    ],
+)
+def test_api_password_bad_request(client: FlaskClient, alice: str, body: t.Any) -> None:
+    response = client.post("/api/password", json=body, auth=("alice", PASSWORD))
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert response.json["error"] == "bad_request"
+    assert client.get("/api/me", auth=("alice", PASSWORD)).status_code == 200
+
+
+def test_api_password_malformed_json(client: FlaskClient, alice: str) -> None:
+    response = client.post(
+        "/api/password",
+        data="{not json",
+        content_type="application/json",
+        auth=("alice", PASSWORD),
+    )
+
+    assert response.status_code == 400
+
+
+def test_api_password_requires_login(client: FlaskClient) -> None:
+    response = client.post(
+        "/api/password", json={"old_password": "x", "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="example_app"'
+
+
+def test_api_password_revokes_html_sessions(app: Flask, alice: str) -> None:
+    browser = app.test_client()
+    login(browser, "alice", remember=True)
+    api_client = app.test_client()
+
+    response = api_client.post(
+        "/api/password",
+        json={"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+        auth=("alice", PASSWORD),
+    )
+
+    assert response.status_code == 204
+    assert browser.get("/profile").status_code == 302
+
+
+def test_api_logout(client: FlaskClient, alice: str) -> None:
+    assert client.get("/api/me", auth=("alice", PASSWORD)).status_code == 200
+
+    # A form post cannot log the client out.
+    assert client.post("/api/logout").status_code == 415
+    assert client.get("/api/me").status_code == 200
+
+    response = client.post("/api/logout", json={})
+
+    assert response.status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_api_logout_clears_remember_cookie(client: FlaskClient, alice: str) -> None:
+    login(client, "alice", remember=True)
+
+    assert client.post("/api/logout", json={}).status_code == 204
+
+    assert cookie(client, REMEMBER_COOKIE) is None
+    assert client.get("/api/me").status_code == 401
+
+
+def test_api_logout_while_logged_out(client: FlaskClient) -> None:
+    assert client.post("/api/logout", json={}).status_code == 204
+
+
+# The command line
+
+
+def test_cli_create_user(app: Flask) -> None:
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["create-user", "carol", "--password", PASSWORD])
+
+    assert result.exit_code == 0, result.output
+    assert "Created user 'carol'" in result.output
+    client = app.test_client()
+    assert client.get("/api/me", auth=("carol", PASSWORD)).status_code == 200
+
+
+def test_cli_create_user_prompts_for_password(app: Flask) -> None:
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(
+        args=["create-user", "dave"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert app.test_client().get("/api/me", auth=("dave", PASSWORD)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-user", "carol", "--password", "short"], "at least 8"),
+        (["create-user", "no way", "--password", PASSWORD], "3 to 32"),
+    ],
+)
+def test_cli_create_user_checks_input(
+    app: Flask, args: list[str], message: str
+) -> None:
+    result = app.test_cli_runner().invoke(args=args)
+
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_cli_create_user_refuses_taken_name(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-user", "carol", "--password", PASSWORD])
+
+    result = runner.invoke(args=["create-user", "Carol", "--password", PASSWORD])
+
+    assert result.exit_code == 1
+    assert "taken" in result.output
+
+
+def test_cli_init_db(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-user", "carol", "--password", PASSWORD])
+
+    result = runner.invoke(args=["init-db"])
+
+    assert result.exit_code == 0
+    assert "Initialized the database" in result.output
+    # Without --reset, existing users are kept.
+    assert app.test_client().get("/api/me", auth=("carol", PASSWORD)).status_code == 200
+
+    result = runner.invoke(args=["init-db", "--reset"], input="n\n")
+    assert result.exit_code == 1
+    assert app.test_client().get("/api/me", auth=("carol", PASSWORD)).status_code == 200
+
+    result = runner.invoke(args=["init-db", "--reset"], input="y\n")
+    assert result.exit_code == 0
+    assert app.test_client().get("/api/me", auth=("carol", PASSWORD)).status_code == 401
+
+
+# Configuration
+
+
+def test_database_created_on_first_start_with_wal(app: Flask) -> None:
+    connection = connect(app.config["DATABASE"])
+
+    try:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        ).fetchall()
+    finally:
+        connection.close()
+
+    assert mode == "wal"
+    assert "users" in {row[0] for row in tables}
+
+
+def test_secret_key_generated_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    instance = tmp_path / "instance"
+    config = {"TESTING": True, "DATABASE": str(tmp_path / "db.sqlite")}
+
+    with caplog.at_level(logging.WARNING, logger="example_app"):
+        first = create_app(config, instance_path=instance)
+
+    key_file = instance / "secret_key"
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert "FLASK_SECRET_KEY" in caplog.text
+    assert [name for name in os.listdir(instance) if name != "secret_key"] == []
+
+    second = create_app(config, instance_path=instance)
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+    # So a login made by one process is honoured by another.
+    register(first.test_client(), "alice", PASSWORD)
+    one = first.test_client()
+    login(one, "alice", remember=True)
+    two = second.test_client()
+    for name in (SESSION_COOKIE, REMEMBER_COOKIE):
+        value = cookie(one, name)
+        assert value is not None
+        two.set_cookie(name, value)
+    assert "Hello, alice" in text(two.get("/"))
+
+
+def test_configured_secret_key_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("FLASK_DATABASE", str(tmp_path / "env.sqlite"))
+
+    app = create_app(instance_path=tmp_path / "instance")
+
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["DATABASE"] == str(tmp_path / "env.sqlite")
+    assert (tmp_path / "env.sqlite").is_file()
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_cookie_settings(client: FlaskClient, alice: str) -> None:
+    response = login(client, "alice", remember=True)
+
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = next(c for c in cookies if c.startswith(REMEMBER_COOKIE + "="))
+    session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
+    assert "SameSite=Lax" in remember
+    assert "HttpOnly" in remember
+    assert "SameSite=Lax" in session
+    assert "HttpOnly" in session
+
+
+def test_passwords_are_stored_hashed(tmp_path: Path) -> None:
+    app = create_app(
+        {"TESTING": True, "DATABASE": str(tmp_path / "db.sqlite"), "SECRET_KEY": "x"},
+        instance_path=tmp_path / "instance",
+    )
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-user", "carol", "--password", PASSWORD])
+    connection = connect(app.config["DATABASE"])
+
+    try:
+        row = connection.execute("SELECT * FROM users").fetchone()
+    finally:
+        connection.close()
+
+    assert row["password_hash"].startswith("scrypt:")
+    assert PASSWORD not in row["password_hash"]
+    assert len(row["session_token"]) >= 43

@@ -1,0 +1,755 @@
+"""The "remember me" cookie: how it is written, read, refused, refreshed,
+deleted, and how flask-login's cookies are accepted and upgraded.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import time
+import typing as t
+from datetime import timedelta
+
+import flask_login.utils
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.http import parse_date
+from werkzeug.test import TestResponse
+
+from conftest import Clock
+from conftest import cookie_value
+from conftest import User
+from flask_sessionauth import current_user
+from flask_sessionauth import decode_cookie
+from flask_sessionauth import encode_cookie
+from flask_sessionauth import login_fresh
+from flask_sessionauth import login_remembered
+from flask_sessionauth import login_user
+from flask_sessionauth import user_loaded_from_cookie
+
+if t.TYPE_CHECKING:
+    from blinker import Signal
+
+COOKIE = "remember_token"
+Calls = list[tuple[object, dict[str, t.Any]]]
+
+
+@dataclasses.dataclass
+class SetCookie:
+    """One ``Set-Cookie`` header, split into its value and attributes."""
+
+    name: str
+    value: str
+    #: Attribute names in lower case; flags such as ``secure`` map to None.
+    attrs: dict[str, str | None]
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the header tells the browser to drop the cookie."""
+        if self.attrs.get("max-age") == "0":
+            return True
+
+        # Werkzeug deletes with an epoch expiry. Compare with the epoch, not
+        # with now: tests run the server's clock in the past.
+        expires = parse_date(self.attrs.get("expires"))
+        return expires is not None and expires.timestamp() < 86400
+
+    def same_scope(self) -> tuple[str | None, str | None, bool, str | None]:
+        """The attributes a browser matches when it replaces or deletes."""
+        return (
+            self.attrs.get("domain"),
+            self.attrs.get("path"),
+            "secure" in self.attrs,
+            self.attrs.get("samesite"),
+        )
+
+
+def set_cookies(response: TestResponse, name: str = COOKIE) -> list[SetCookie]:
+    found = []
+
+    for header in response.headers.getlist("Set-Cookie"):
+        pair, *params = header.split(";")
+        key, _, value = pair.partition("=")
+
+        if key.strip() != name:
+            continue
+
+        attrs: dict[str, str | None] = {}
+
+        for param in params:
+            attr, sep, attr_value = param.partition("=")
+            attrs[attr.strip().lower()] = attr_value.strip() if sep else None
+
+        found.append(SetCookie(key.strip(), value.strip(), attrs))
+
+    return found
+
+
+def only_set_cookie(response: TestResponse, name: str = COOKIE) -> SetCookie:
+    found = set_cookies(response, name)
+    assert len(found) == 1, response.headers.getlist("Set-Cookie")
+    return found[0]
+
+
+def visit(
+    app: Flask,
+    path: str = "/",
+    cookies: t.Mapping[str, str] | None = None,
+) -> TestResponse:
+    """A request from a client that sends exactly ``cookies`` and keeps none."""
+    client = app.test_client(use_cookies=False)
+    headers = {}
+
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+    return client.get(path, headers=headers)
+
+
+def remember_cookie(
+    app: Flask, path: str = "/login/1?remember=1", name: str = COOKIE
+) -> str:
+    """Log in with "remember me" and return the remember cookie's value."""
+    response = app.test_client(use_cookies=False).get(path)
+    cookie = only_set_cookie(response, name)
+    assert not cookie.deleted
+    return cookie.value
+
+
+@contextlib.contextmanager
+def recording(signal: Signal) -> t.Iterator[Calls]:
+    calls: Calls = []
+
+    def receiver(sender: object, **kwargs: t.Any) -> None:
+        calls.append((sender, kwargs))
+
+    with signal.connected_to(receiver):
+        yield calls
+
+
+def flip(value: str, index: int) -> str:
+    """``value`` with the character at ``index`` replaced by another one that
+    is valid both in hex and in URL-safe base64.
+    """
+    index %= len(value)
+    other = "0" if value[index] != "0" else "f"
+    return value[:index] + other + value[index + 1 :]
+
+
+@pytest.fixture(autouse=True)
+def extra_routes(app: Flask, users: dict[str, User]) -> None:
+    @app.route("/fresh")
+    def fresh() -> str:
+        return f"{current_user.get_id()}:{login_fresh()}"
+
+    @app.route("/remembered")
+    def remembered() -> str:
+        return str(login_remembered())
+
+    @app.route("/login-for/<user_id>/<int:seconds>")
+    def login_for(user_id: str, seconds: int) -> str:
+        login_user(users[user_id], remember=True, duration=timedelta(seconds=seconds))
+        return "ok"
+
+
+# Writing the cookie
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param(
+            {},
+            {
+                "name": "remember_token",
+                "domain": None,
+                "path": "/",
+                "secure": False,
+                "httponly": True,
+                "samesite": None,
+            },
+            id="defaults",
+        ),
+        pytest.param(
+            {
+                "REMEMBER_COOKIE_NAME": "keep_me",
+                "REMEMBER_COOKIE_DOMAIN": "example.test",
+                "REMEMBER_COOKIE_PATH": "/app",
+                "REMEMBER_COOKIE_SECURE": True,
+                "REMEMBER_COOKIE_HTTPONLY": False,
+                "REMEMBER_COOKIE_SAMESITE": "Strict",
+            },
+            {
+                "name": "keep_me",
+                "domain": "example.test",
+                "path": "/app",
+                "secure": True,
+                "httponly": False,
+                "samesite": "Strict",
+            },
+            id="all-custom",
+        ),
+        pytest.param(
+            {"REMEMBER_COOKIE_SAMESITE": "Lax", "REMEMBER_COOKIE_SECURE": True},
+            {
+                "name": "remember_token",
+                "domain": None,
+                "path": "/",
+                "secure": True,
+                "httponly": True,
+                "samesite": "Lax",
+            },
+            id="lax-secure",
+        ),
+    ],
+)
+def test_remember_cookie_attributes(
+    app: Flask, config: dict[str, t.Any], expected: dict[str, t.Any]
+) -> None:
+    app.config.update(config)
+    response = app.test_client().get("/login/1?remember=1")
+    cookie = only_set_cookie(response, expected["name"])
+
+    assert cookie.value
+    assert not cookie.deleted
+    assert cookie.attrs.get("domain") == expected["domain"]
+    assert cookie.attrs.get("path") == expected["path"]
+    assert ("secure" in cookie.attrs) is expected["secure"]
+    assert ("httponly" in cookie.attrs) is expected["httponly"]
+    assert cookie.attrs.get("samesite") == expected["samesite"]
+
+
+@pytest.mark.parametrize(
+    ("config", "path", "seconds"),
+    [
+        pytest.param({}, "/login/1?remember=1", 365 * 86400, id="default-365-days"),
+        pytest.param(
+            {"REMEMBER_COOKIE_DURATION": timedelta(days=3)},
+            "/login/1?remember=1",
+            3 * 86400,
+            id="config-timedelta",
+        ),
+        pytest.param(
+            {"REMEMBER_COOKIE_DURATION": 7200},
+            "/login/1?remember=1",
+            7200,
+            id="config-int-seconds",
+        ),
+        pytest.param(
+            {"REMEMBER_COOKIE_DURATION": timedelta(days=3)},
+            "/login-for/1/600",
+            600,
+            id="login-user-duration",
+        ),
+    ],
+)
+def test_remember_cookie_expiry(
+    app: Flask, clock: Clock, config: dict[str, t.Any], path: str, seconds: int
+) -> None:
+    # The browser's expiry is wall-clock time: run the owned clock at it.
+    clock.now = time.time()
+    app.config.update(config)
+    cookie = only_set_cookie(app.test_client().get(path))
+
+    expires = parse_date(cookie.attrs.get("expires"))
+    assert expires is not None
+    assert expires.timestamp() - time.time() == pytest.approx(seconds, abs=60)
+
+    if "max-age" in cookie.attrs:
+        assert int(cookie.attrs["max-age"] or 0) == pytest.approx(seconds, abs=1)
+
+
+def test_no_remember_cookie_without_remember(app: Flask) -> None:
+    response = app.test_client().get("/login/1")
+
+    assert response.text == "ok"
+    assert set_cookies(response) == []
+
+
+# Reading the cookie
+
+
+def test_returning_visitor_is_restored_from_cookie(
+    app: Flask, users: dict[str, User]
+) -> None:
+    value = remember_cookie(app)
+    client = app.test_client()
+    client.set_cookie(COOKIE, value)
+
+    with recording(user_loaded_from_cookie) as calls:
+        response = client.get("/fresh")
+
+    assert response.text == "1:False"
+    assert calls == [(app, {"user": users["1"]})]
+    assert cookie_value(client, "session") is not None
+    # The session now carries the login: it works without the cookie.
+    client.delete_cookie(COOKIE)
+    assert client.get("/fresh").text == "1:False"
+
+
+def test_cookie_under_custom_name(app: Flask) -> None:
+    app.config["REMEMBER_COOKIE_NAME"] = "keep_me"
+    value = remember_cookie(app, name="keep_me")
+
+    assert visit(app, cookies={"keep_me": value}).text == "user:1"
+    assert visit(app, cookies={COOKIE: value}).text == "anonymous"
+
+
+DURATION_SOURCES = [
+    pytest.param(
+        {"REMEMBER_COOKIE_DURATION": timedelta(hours=1)},
+        "/login/1?remember=1",
+        id="config-timedelta",
+    ),
+    pytest.param(
+        {"REMEMBER_COOKIE_DURATION": 3600}, "/login/1?remember=1", id="config-int"
+    ),
+    pytest.param({}, "/login-for/1/3600", id="login-user-duration"),
+]
+
+
+@pytest.mark.parametrize(("config", "path"), DURATION_SOURCES)
+@pytest.mark.parametrize(
+    ("elapsed", "expected"),
+    [
+        pytest.param(3600 - 60, "user:1", id="within"),
+        pytest.param(3600 + 1, "anonymous", id="expired"),
+    ],
+)
+def test_server_enforces_cookie_age(
+    app: Flask,
+    clock: Clock,
+    config: dict[str, t.Any],
+    path: str,
+    elapsed: int,
+    expected: str,
+) -> None:
+    app.config.update(config)
+    value = remember_cookie(app, path)
+    # The browser still sends it: only the server can refuse it.
+    clock.advance(elapsed)
+    response = visit(app, cookies={COOKIE: value})
+
+    assert response.status_code == 200
+    assert response.text == expected
+
+    if expected == "anonymous":
+        assert only_set_cookie(response).deleted
+
+
+def _unsigned_json(valid: str, legacy: str) -> str:
+    payload = base64.urlsafe_b64encode(b'["1", 3600, null]').rstrip(b"=")
+    return payload.decode()
+
+
+MALFORMED: list[t.Any] = [
+    pytest.param(lambda v, lg: "garbage", id="garbage"),
+    pytest.param(lambda v, lg: "1", id="bare-id"),
+    pytest.param(lambda v, lg: "1|", id="id-and-pipe"),
+    pytest.param(lambda v, lg: "|", id="pipe"),
+    pytest.param(lambda v, lg: "1|deadbeef", id="short-digest"),
+    pytest.param(lambda v, lg: "1|" + "0" * 128, id="zero-digest"),
+    pytest.param(lambda v, lg: "1|" + "z" * 128, id="non-hex-digest"),
+    pytest.param(lambda v, lg: flip(lg, -1), id="legacy-flipped-digest"),
+    pytest.param(lambda v, lg: "2" + lg[1:], id="legacy-other-payload"),
+    pytest.param(lambda v, lg: lg.upper(), id="legacy-upper-case"),
+    pytest.param(
+        lambda v, lg: flask_login.utils.encode_cookie("1", key="not-the-key"),
+        id="legacy-other-key",
+    ),
+    pytest.param(lambda v, lg: flip(v, 0), id="flipped-first"),
+    pytest.param(lambda v, lg: flip(v, len(v) // 2), id="flipped-middle"),
+    pytest.param(lambda v, lg: flip(v, -5), id="flipped-signature"),
+    pytest.param(lambda v, lg: v[: len(v) // 2], id="truncated-half"),
+    pytest.param(lambda v, lg: v[:-3], id="truncated-end"),
+    pytest.param(lambda v, lg: v + "x", id="extra-suffix"),
+    pytest.param(lambda v, lg: v.rsplit(".", 1)[0], id="no-signature"),
+    pytest.param(lambda v, lg: f"{v}.{v}", id="doubled"),
+    pytest.param(_unsigned_json, id="unsigned-json"),
+    pytest.param(lambda v, lg: v + "A" * 5000, id="oversized-valid-prefix"),
+    pytest.param(lambda v, lg: "A" * 5000, id="oversized-garbage"),
+    pytest.param(lambda v, lg: "1|" + "a" * 4200, id="oversized-legacy-shape"),
+    pytest.param(lambda v, lg: "\xff\xfe\xfd", id="non-utf8"),
+    pytest.param(lambda v, lg: v[:10] + "\xe9" + v[10:], id="non-utf8-in-valid"),
+    pytest.param(lambda v, lg: "\xe9" + lg, id="non-utf8-in-legacy"),
+]
+
+
+@pytest.mark.parametrize("make", MALFORMED)
+def test_malformed_cookie_is_anonymous_and_deleted(
+    app: Flask, make: t.Callable[[str, str], str]
+) -> None:
+    valid = remember_cookie(app)
+
+    with app.app_context():
+        legacy = encode_cookie("1")
+
+    value = make(valid, legacy)
+    assert value not in (valid, legacy)
+    response = visit(app, "/fresh", cookies={COOKIE: value})
+
+    assert response.status_code == 200
+    assert response.text == "None:False"
+    assert only_set_cookie(response).deleted
+
+
+def test_empty_cookie_is_anonymous(app: Flask) -> None:
+    response = visit(app, "/fresh", cookies={COOKIE: ""})
+
+    assert response.status_code == 200
+    assert response.text == "None:False"
+    assert all(cookie.deleted for cookie in set_cookies(response))
+
+
+def test_cookie_for_unknown_user_is_anonymous(
+    app: Flask, users: dict[str, User]
+) -> None:
+    users["9"] = User("9", "gone")
+    value = remember_cookie(app, "/login/9?remember=1")
+    del users["9"]
+    response = visit(app, cookies={COOKIE: value})
+
+    assert response.status_code == 200
+    assert response.text == "anonymous"
+
+
+# Deleting the cookie
+
+
+LOGOUT_CONFIGS = [
+    pytest.param({}, id="defaults"),
+    pytest.param(
+        {
+            "REMEMBER_COOKIE_DOMAIN": "example.test",
+            "REMEMBER_COOKIE_SECURE": True,
+            "REMEMBER_COOKIE_SAMESITE": "Strict",
+        },
+        id="domain-secure-strict",
+    ),
+    pytest.param(
+        {
+            "REMEMBER_COOKIE_NAME": "keep_me",
+            "REMEMBER_COOKIE_SECURE": True,
+            "REMEMBER_COOKIE_SAMESITE": "None",
+            "REMEMBER_COOKIE_HTTPONLY": False,
+        },
+        id="name-samesite-none",
+    ),
+    pytest.param(
+        {"REMEMBER_COOKIE_DOMAIN": ".example.test", "REMEMBER_COOKIE_SAMESITE": "Lax"},
+        id="dotted-domain-lax",
+    ),
+    pytest.param(
+        {"REMEMBER_COOKIE_PATH": "/app", "REMEMBER_COOKIE_SECURE": True},
+        id="path-secure",
+    ),
+]
+
+
+@pytest.mark.parametrize("config", LOGOUT_CONFIGS)
+def test_logout_deletes_cookie_with_same_attributes(
+    app: Flask, config: dict[str, t.Any]
+) -> None:
+    app.config.update(config)
+    name = app.config.get("REMEMBER_COOKIE_NAME", COOKIE)
+    client = app.test_client(use_cookies=False)
+    login = client.get("/login/1?remember=1")
+    issued = only_set_cookie(login, name)
+    session = only_set_cookie(login, "session")
+
+    logout = client.get(
+        "/logout",
+        headers={"Cookie": f"session={session.value}; {name}={issued.value}"},
+    )
+    deleted = only_set_cookie(logout, name)
+
+    assert logout.text == "bye"
+    assert deleted.deleted
+    assert deleted.value in ("", '""')
+    assert deleted.same_scope() == issued.same_scope()
+
+
+def test_logout_forgets_remembered_user(app: Flask, client: FlaskClient) -> None:
+    client.get("/login/1?remember=1")
+    assert cookie_value(client, COOKIE) is not None
+
+    client.get("/logout")
+
+    assert cookie_value(client, COOKIE) is None
+    assert client.get("/").text == "anonymous"
+
+
+# flask-login's cookies
+
+
+@pytest.mark.parametrize("payload", ["1", "42", "user@example.com", "a|b", "\xfcn\xef"])
+@pytest.mark.parametrize("key", [None, "another-key", b"bytes-key"])
+def test_encode_cookie_matches_flask_login(
+    app: Flask, payload: str, key: str | bytes | None
+) -> None:
+    with app.app_context():
+        ours = encode_cookie(payload, key=key)
+        theirs = flask_login.utils.encode_cookie(payload, key=key)
+
+    assert ours == theirs
+    assert ours.startswith(f"{payload}|")
+
+
+def test_encode_cookie_str_and_bytes_keys_agree() -> None:
+    assert encode_cookie("1", key="k\xe9y") == encode_cookie("1", key=b"k\xe9y")
+    assert encode_cookie("1", key="one") != encode_cookie("1", key="two")
+
+
+@pytest.mark.parametrize("payload", ["1", "42", "user@example.com", "a|b", "\xfcn\xef"])
+def test_decode_cookie_roundtrip(app: Flask, payload: str) -> None:
+    with app.app_context():
+        assert decode_cookie(encode_cookie(payload)) == payload
+        assert decode_cookie(flask_login.utils.encode_cookie(payload)) == payload
+
+    assert decode_cookie(encode_cookie(payload, key="k"), key="k") == payload
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda good: flip(good, -1), id="flipped-digest"),
+        pytest.param(lambda good: "2" + good[1:], id="other-payload"),
+        pytest.param(lambda good: good.replace("|", ""), id="no-separator"),
+        pytest.param(lambda good: good[:-1], id="short-digest"),
+        pytest.param(lambda good: good.upper(), id="upper-case-digest"),
+        pytest.param(lambda good: good[:-1] + "\xe9", id="non-ascii-digest"),
+        pytest.param(lambda good: "", id="empty"),
+        pytest.param(lambda good: good + "|", id="trailing-pipe"),
+    ],
+)
+def test_decode_cookie_rejects_tampered(
+    app: Flask, make: t.Callable[[str], str]
+) -> None:
+    with app.app_context():
+        good = encode_cookie("1")
+        assert decode_cookie(good) == "1"
+        assert decode_cookie(make(good)) is None
+
+
+def test_decode_cookie_key_parameter(app: Flask) -> None:
+    signed = encode_cookie("7", key="side-key")
+
+    assert decode_cookie(signed, key="side-key") == "7"
+    assert decode_cookie(signed, key=b"side-key") == "7"
+    assert decode_cookie(signed, key="other-key") is None
+
+    with app.app_context():
+        # Without a key the app's SECRET_KEY is used, which did not sign it.
+        assert decode_cookie(signed) is None
+
+
+@pytest.mark.parametrize("maker", ["flask_login", "flask_sessionauth"])
+def test_legacy_cookie_logs_in_and_is_upgraded(
+    app: Flask, users: dict[str, User], maker: str
+) -> None:
+    with app.app_context():
+        if maker == "flask_login":
+            legacy = flask_login.utils.encode_cookie("1")
+        else:
+            legacy = encode_cookie("1")
+
+    with recording(user_loaded_from_cookie) as calls:
+        response = visit(app, "/fresh", cookies={COOKIE: legacy})
+
+    assert response.text == "1:False"
+    assert calls == [(app, {"user": users["1"]})]
+
+    upgraded = only_set_cookie(response)
+    assert not upgraded.deleted
+    assert upgraded.value != legacy
+
+    with app.app_context():
+        assert flask_login.utils.decode_cookie(upgraded.value) is None
+
+    assert visit(app, cookies={COOKIE: upgraded.value}).text == "user:1"
+
+
+def test_legacy_cookie_refused_when_legacy_disabled(app: Flask) -> None:
+    app.config["REMEMBER_COOKIE_ACCEPT_LEGACY"] = False
+
+    with app.app_context():
+        legacy = flask_login.utils.encode_cookie("1")
+
+    response = visit(app, cookies={COOKIE: legacy})
+
+    assert response.status_code == 200
+    assert response.text == "anonymous"
+    assert only_set_cookie(response).deleted
+    # New cookies still work with legacy support off.
+    assert visit(app, cookies={COOKIE: remember_cookie(app)}).text == "user:1"
+
+
+# Key rotation
+
+
+def test_cookie_signed_with_fallback_key_still_works(app: Flask) -> None:
+    old = remember_cookie(app)
+    app.config["SECRET_KEY"] = "new-secret"
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret"]
+
+    assert visit(app, cookies={COOKIE: old}).text == "user:1"
+
+
+def test_cookie_signed_with_retired_key_is_refused(app: Flask) -> None:
+    old = remember_cookie(app)
+    app.config["SECRET_KEY"] = "new-secret"
+    response = visit(app, cookies={COOKIE: old})
+
+    assert response.text == "anonymous"
+    assert only_set_cookie(response).deleted
+
+
+def test_new_cookies_are_signed_with_current_key(app: Flask) -> None:
+    app.config["SECRET_KEY"] = "new-secret"
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret"]
+    new = remember_cookie(app)
+
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert visit(app, cookies={COOKIE: new}).text == "user:1"
+
+    app.config["SECRET_KEY"] = "test-secret"
+    app.config["SECRET_KEY_FALLBACKS"] = ["new-secret-not-this-one"]
+    assert visit(app, cookies={COOKIE: new}).text == "anonymous"
+
+
+# REMEMBER_COOKIE_REFRESH_EACH_REQUEST
+
+
+def test_refresh_each_request_reissues_valid_cookie(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config.update(
+        REMEMBER_COOKIE_REFRESH_EACH_REQUEST=True, REMEMBER_COOKIE_DURATION=3600
+    )
+    client.get("/login/1?remember=1")
+    first = cookie_value(client, COOKIE)
+    assert first is not None
+
+    clock.advance(3000)
+    response = client.get("/")
+    refreshed = only_set_cookie(response)
+
+    assert response.text == "user:1"
+    assert not refreshed.deleted
+    assert refreshed.value != first
+
+    # 6000 s after the first cookie, 3000 s after the refreshed one.
+    clock.advance(3000)
+    assert visit(app, cookies={COOKIE: refreshed.value}).text == "user:1"
+    assert visit(app, cookies={COOKIE: first}).text == "anonymous"
+
+
+def test_refresh_each_request_keeps_login_user_duration(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+    client.get("/login-for/1/600")
+    refreshed = only_set_cookie(client.get("/"))
+    max_age = refreshed.attrs.get("max-age")
+
+    if max_age is not None:
+        assert int(max_age) == pytest.approx(600, abs=1)
+
+    clock.advance(601)
+    assert visit(app, cookies={COOKIE: refreshed.value}).text == "anonymous"
+
+
+def test_refresh_each_request_does_not_remember_plain_login(
+    app: Flask, client: FlaskClient
+) -> None:
+    # flask-login #424: the flag turned every login into a remembered one.
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+    client.get("/login/1")
+    response = client.get("/")
+
+    assert response.text == "user:1"
+    assert set_cookies(response) == []
+    assert cookie_value(client, COOKIE) is None
+
+
+def test_refresh_each_request_does_not_reissue_invalid_cookie(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+    client.get("/login/1")
+    client.set_cookie(COOKIE, "garbage")
+    response = client.get("/")
+
+    assert response.text == "user:1"
+    assert all(cookie.deleted for cookie in set_cookies(response))
+
+
+def test_no_refresh_without_the_flag(app: Flask, client: FlaskClient) -> None:
+    client.get("/login/1?remember=1")
+    response = client.get("/")
+
+    assert response.text == "user:1"
+    assert set_cookies(response) == []
+
+
+# login_remembered()
+
+
+def test_login_remembered_after_remembered_login(client: FlaskClient) -> None:
+    client.get("/login/1?remember=1")
+
+    assert client.get("/remembered").text == "True"
+
+
+def test_login_remembered_false_for_plain_login(client: FlaskClient) -> None:
+    client.get("/login/1")
+
+    assert client.get("/remembered").text == "False"
+
+
+def test_login_remembered_when_restored_from_cookie(app: Flask) -> None:
+    value = remember_cookie(app)
+
+    assert visit(app, "/remembered", cookies={COOKIE: value}).text == "True"
+
+
+@pytest.mark.parametrize("value", ["garbage", "1|" + "0" * 128, ""])
+def test_login_remembered_false_for_invalid_cookie(app: Flask, value: str) -> None:
+    assert visit(app, "/remembered", cookies={COOKIE: value}).text == "False"
+
+
+def test_login_remembered_false_for_expired_cookie(app: Flask, clock: Clock) -> None:
+    app.config["REMEMBER_COOKIE_DURATION"] = 60
+    value = remember_cookie(app)
+    clock.advance(61)
+
+    assert visit(app, "/remembered", cookies={COOKIE: value}).text == "False"
+
+
+# Session protection and restored users (flask-login #241, #569)
+
+
+@pytest.mark.parametrize("mode", ["basic", "strong", None])
+def test_user_restored_from_cookie_stays_logged_in(
+    app: Flask, mode: str | None
+) -> None:
+    app.config["SESSION_PROTECTION"] = mode
+    value = remember_cookie(app)
+    client = app.test_client()
+    client.set_cookie(COOKIE, value)
+
+    first = client.get("/fresh")
+    assert first.text == "1:False"
+    assert cookie_value(client, "session") is not None
+
+    # A real second request with what the first response set.
+    second = client.get("/fresh")
+    assert second.text == "1:False"
+    assert all(not cookie.deleted for cookie in set_cookies(second))
+    assert cookie_value(client, COOKIE) is not None
+
+    # And the session alone carries the login.
+    client.delete_cookie(COOKIE)
+    assert client.get("/fresh").text == "1:False"
