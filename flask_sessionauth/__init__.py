@@ -31,6 +31,8 @@ from .manager import LoginManager as LoginManager
 from .mixins import AnonymousUserMixin as AnonymousUserMixin
 from .mixins import UserMixin as UserMixin
 from .mixins import UserProtocol as UserProtocol
+from .redirects import get_next_url as get_next_url
+from .redirects import is_safe_redirect_url as is_safe_redirect_url
 from .remember import decode_cookie as decode_cookie
 from .remember import encode_cookie as encode_cookie
 from .signals import session_protected as session_protected
@@ -79,7 +81,9 @@ __all__ = [
     "encode_cookie",
     "expand_login_view",
     "fresh_login_required",
+    "get_next_url",
     "is_api_request",
+    "is_safe_redirect_url",
     "login_fresh",
     "login_remembered",
     "login_required",

@@ -28,6 +28,8 @@ from .signals import user_login_confirmed
 if t.TYPE_CHECKING:
     from datetime import timedelta
 
+    from flask import Flask
+    from flask import Request
     from flask.sessions import SessionMixin
 
     from .manager import LoginManager
@@ -127,21 +129,10 @@ def login_user(
                 f"duration must be a datetime.timedelta, not {duration!r}."
             ) from None
 
-    user_id = getattr(user, manager.id_attribute)()
     sess = session._get_current_object()  # type: ignore[attr-defined]
     regenerate_session(app, sess)
     _drop_login_keys(sess)
-    sess["_user_id"] = user_id
-    sess["_fresh"] = fresh
-    sess["_id"] = short_identifier(manager._identifier(request))
-
-    if fresh:
-        _stamp_freshness(sess, manager)
-
-    token = _session_token(user)
-
-    if token is not None:
-        sess["_token_sig"] = manager._keyring(app).sign_token(token)
+    sess.update(login_state(app, request, user, fresh=fresh))
 
     if remember:
         if remember_seconds is not None:
@@ -202,8 +193,30 @@ def confirm_login() -> None:
     user_login_confirmed.send(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+def login_state(
+    app: Flask, request: Request, user: t.Any, *, fresh: bool
+) -> dict[str, t.Any]:
+    """The session keys that a login of ``user`` from ``request`` writes."""
+    manager = get_manager(app)
+    state: dict[str, t.Any] = {
+        "_user_id": getattr(user, manager.id_attribute)(),
+        "_fresh": fresh,
+        "_id": short_identifier(manager._identifier(request)),
+    }
+
+    if fresh and setting(app.config, "FRESH_LOGIN_MAX_AGE") is not None:
+        # Only apps with a freshness window pay for the key in every session.
+        state["_fresh_at"] = int(manager.clock())
+
+    token = _session_token(user)
+
+    if token is not None:
+        state["_token_sig"] = manager._keyring(app).sign_token(token)
+
+    return state
+
+
 def _stamp_freshness(sess: SessionMixin, manager: LoginManager) -> None:
-    # Only apps with a freshness window pay for the key in every session.
     if setting(current_app.config, "FRESH_LOGIN_MAX_AGE") is not None:
         sess["_fresh_at"] = int(manager.clock())
     else:

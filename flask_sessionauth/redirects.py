@@ -109,6 +109,10 @@ def is_safe_redirect_url(
     percent-decoded up to three times, and on its NFKC normal form, so
     ``/%2F%2Fevil.com`` and ``／／evil.com`` are refused like ``//evil.com``.
 
+    The request's host comes from its ``Host`` header, which the client
+    chooses. Set Flask's ``TRUSTED_HOSTS`` (or ``SERVER_NAME``) in production
+    so that a forged header is refused before this check trusts it.
+
     The check is deliberately strict. A few unusual but harmless targets are
     refused too, such as a path containing ``%5C`` (an encoded backslash) or
     a scheme-less reference with a colon before its first ``/`` or ``?``
@@ -198,7 +202,7 @@ def get_next_url(default: str = "/") -> str:
 
     ``next`` is looked for in the query string, then in the form body, then,
     when the ``USE_SESSION_FOR_NEXT`` config key is set, in
-    ``session["next"]`` (where :meth:`LoginManager.unauthorized` leaves it).
+    ``session["next"]`` (where :meth:`.LoginManager.unauthorized` leaves it).
     The first place that has a non-empty value decides; the others are not
     consulted. A value read from the session is removed from it, whether or
     not it was used, so it cannot steer a later login.

@@ -7,33 +7,29 @@ import typing as t
 import flask
 from flask.testing import FlaskClient
 
-from .manager import get_manager
-from .protection import short_identifier
+from .config import LOGIN_SESSION_KEYS
+from .login import login_state
 
 
 def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
-    """Log ``user`` in on a test client's session, as :func:`login_user`
-    would have, without going through a login view.
+    """Log ``user`` in on a test client's session, writing what
+    :func:`login_user` would write, without going through a login view and
+    without sending :data:`user_logged_in`.
 
-    The session is also given the client's session-protection identifier,
-    so the login holds under ``SESSION_PROTECTION = "strong"``.
+    The session gets the client's own session-protection identifier, so the
+    login holds under ``SESSION_PROTECTION = "strong"``, and is bound to the
+    user's session token, if it has one.
     """
     app = client.application
-    manager = get_manager(app)
+
     with app.test_request_context(environ_base=client.environ_base):
-        identifier = short_identifier(manager._identifier(flask.request))
-        stamp_fresh = app.config.get("FRESH_LOGIN_MAX_AGE") is not None
+        state = login_state(app, flask.request, user, fresh=fresh)
 
     with client.session_transaction() as sess:
-        for key in ("_remember", "_remember_seconds", "_token_sig", "_fresh_at"):
+        for key in LOGIN_SESSION_KEYS:
             sess.pop(key, None)
 
-        sess["_user_id"] = getattr(user, manager.id_attribute)()
-        sess["_fresh"] = fresh
-        sess["_id"] = identifier
-
-        if fresh and stamp_fresh:
-            sess["_fresh_at"] = int(manager.clock())
+        sess.update(state)
 
 
 class SessionAuthClient(FlaskClient):

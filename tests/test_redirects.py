@@ -195,6 +195,7 @@ SAFE: list[t.Any] = [
     pytest.param("/login?next=%2Fprofile", id="nested-next"),
     # a nested unsafe next is the login view's own business to check
     pytest.param("/login?next=https%3A%2F%2Fevil.com", id="nested-absolute-next"),
+    pytest.param("/\ufdfa", id="ligature-that-nfkc-expands-to-words"),
     pytest.param("/x" + "a" * (MAX_REDIRECT_LENGTH - 2), id="longest"),
     # absolute URLs on the request's host
     pytest.param("http://localhost/x", id="own-host-http"),
@@ -299,6 +300,26 @@ def test_allowed_host_is_matched_exactly(
     target: str, allowed_hosts: Iterable[str]
 ) -> None:
     assert check(target, allowed_hosts=allowed_hosts) is False
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("a:b", id="colon-in-first-segment"),
+        pytest.param("#a:b", id="colon-in-fragment-only-reference"),
+        pytest.param("/search?q=a%5Cb", id="encoded-backslash-in-query"),
+        pytest.param("/a/..//b", id="dot-segments-leaving-double-slash"),
+        pytest.param("/%2525252541", id="percent-encoded-four-times"),
+    ],
+)
+def test_documented_strictness(target: str) -> None:
+    # Harmless in a browser, but refused on purpose to keep the rules simple;
+    # the docstring says so. "./a:b" is the way to write the first one.
+    assert check(target) is False
+
+
+def test_colon_reference_written_with_dot_slash() -> None:
+    assert check("./a:b") is True
 
 
 def test_none_is_not_safe() -> None:
