@@ -10,6 +10,7 @@ from . import _ctx
 from .config import EXEMPT_METHODS
 from .login import login_fresh
 from .manager import get_manager
+from .manager import USER_KEY
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -31,9 +32,9 @@ def _refusal(fresh: bool) -> t.Any | None:
     if ctx.request.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
         return None
 
-    try:
-        user = app_ctx.g._login_user
-    except AttributeError:
+    user = app_ctx.g.__dict__.get(USER_KEY)
+
+    if user is None:
         user = get_manager(app)._load_user(app_ctx, ctx)
 
     if not user.is_authenticated:

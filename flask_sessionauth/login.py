@@ -19,6 +19,7 @@ from .manager import _session_token
 from .manager import ACTION_KEY
 from .manager import get_manager
 from .manager import regenerate_session
+from .manager import USER_KEY
 from .protection import short_identifier
 from .remember import CookieAction
 from .signals import user_logged_in
@@ -50,10 +51,14 @@ def _get_user() -> UserProtocol:
 
     app_ctx, ctx = contexts
 
-    try:
-        return app_ctx.g._login_user  # type: ignore[no-any-return]
-    except AttributeError:
-        return get_manager(ctx.app)._load_user(app_ctx, ctx)  # type: ignore[no-any-return]
+    # A dict lookup, not getattr: the miss on the first call of a request
+    # would otherwise cost an AttributeError.
+    user = app_ctx.g.__dict__.get(USER_KEY)
+
+    if user is None:
+        user = get_manager(ctx.app)._load_user(app_ctx, ctx)
+
+    return user  # type: ignore[no-any-return]
 
 
 class _CurrentUserProxy(t.Protocol):
