@@ -57,6 +57,10 @@ LOGIN_SESSION_KEYS = frozenset(
 #: plus this extension's own ``_fresh_at`` and ``_token_sig``.
 SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
 
+#: The longest a remember cookie may last, 100 years. Longer durations, and
+#: NaN or infinity in a cookie, are refused rather than trusted.
+MAX_REMEMBER_SECONDS = 100 * 365 * 24 * 3600
+
 SessionProtection = t.Literal["basic", "strong"]
 
 #: Every config key the extension reads, with its default.
@@ -110,6 +114,21 @@ def seconds(value: object, key: str) -> float | None:
     )
 
 
+def remember_seconds(value: object, key: str) -> float:
+    """Turn a remember-cookie duration into seconds, or raise if it is not a
+    positive duration of at most :data:`MAX_REMEMBER_SECONDS`.
+    """
+    result = seconds(value, key)
+
+    if result is None or not 0 < result <= MAX_REMEMBER_SECONDS:
+        raise ValueError(
+            f"{key} must be a positive duration of at most 100 years, not"
+            f" {value!r}. For example: timedelta(days=30)."
+        )
+
+    return result
+
+
 def session_protection_mode(value: object) -> SessionProtection | None:
     """Validate a ``SESSION_PROTECTION`` value."""
     if value is None:
@@ -131,9 +150,11 @@ def validate(config: Config) -> None:
     """Check the keys an app has set, so a bad value fails at start-up rather
     than on the first request that reads it.
     """
-    for key in ("REMEMBER_COOKIE_DURATION", "FRESH_LOGIN_MAX_AGE"):
-        if key in config:
-            seconds(config[key], key)
+    if "REMEMBER_COOKIE_DURATION" in config:
+        remember_seconds(config["REMEMBER_COOKIE_DURATION"], "REMEMBER_COOKIE_DURATION")
+
+    if "FRESH_LOGIN_MAX_AGE" in config:
+        seconds(config["FRESH_LOGIN_MAX_AGE"], "FRESH_LOGIN_MAX_AGE")
 
     if "SESSION_PROTECTION" in config:
         session_protection_mode(config["SESSION_PROTECTION"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from datetime import timedelta
 
 from flask import current_app
 from flask import g
@@ -12,6 +13,7 @@ from flask import session
 from werkzeug.local import LocalProxy
 
 from . import _ctx
+from .config import remember_seconds
 from .config import seconds
 from .config import setting
 from .manager import _drop_login_keys
@@ -27,8 +29,6 @@ from .signals import user_logged_out
 from .signals import user_login_confirmed
 
 if t.TYPE_CHECKING:
-    from datetime import timedelta
-
     from flask import Flask
     from flask import Request
     from flask.sessions import SessionMixin
@@ -124,15 +124,13 @@ def login_user(
     manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    remember_seconds: float | None = None
+    cookie_seconds: float | None = None
 
     if duration is not None:
-        try:
-            remember_seconds = duration.total_seconds()
-        except AttributeError:
-            raise TypeError(
-                f"duration must be a datetime.timedelta, not {duration!r}."
-            ) from None
+        if not isinstance(duration, timedelta):
+            raise TypeError(f"duration must be a datetime.timedelta, not {duration!r}.")
+
+        cookie_seconds = remember_seconds(duration, "duration")
 
     sess = session._get_current_object()  # type: ignore[attr-defined]
     regenerate_session(app, sess)
@@ -140,8 +138,8 @@ def login_user(
     sess.update(login_state(app, request, user, fresh=fresh))
 
     if remember:
-        if remember_seconds is not None:
-            sess["_remember_seconds"] = remember_seconds
+        if cookie_seconds is not None:
+            sess["_remember_seconds"] = cookie_seconds
 
         setattr(g, ACTION_KEY, CookieAction.SET)
     elif setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:

@@ -36,6 +36,7 @@ from .protection import identifier_for
 from .protection import identifiers_match
 from .protection import short_identifier
 from .remember import CookieAction
+from .remember import KeyMatch
 from .remember import Keyring
 from .signals import session_protected
 from .signals import session_revoked
@@ -534,7 +535,15 @@ class LoginManager:
             sess["_token_sig"] = keyring.sign_token(token)
             return user, False
 
-        if keyring.verify_token(token, signature):
+        match = keyring.verify_token(token, signature)
+
+        if match is KeyMatch.FALLBACK:
+            # Signed with a key being retired: sign it again, so the login
+            # outlives the key (the changed session is saved under the new
+            # key too).
+            sess["_token_sig"] = keyring.sign_token(token)
+
+        if match is not KeyMatch.NONE:
             return user, False
 
         self._revoke(app, sess, g, user)
@@ -577,9 +586,15 @@ class LoginManager:
                 config, "ACCEPT_UNBOUND_SESSIONS"
             ):
                 token_signature = keyring.sign_token(token)
-            elif keyring.verify_token(token, cookie.token_signature):
-                token_signature = cookie.token_signature
             else:
+                match = keyring.verify_token(token, cookie.token_signature)
+
+                if match is KeyMatch.CURRENT:
+                    token_signature = cookie.token_signature
+                elif match is KeyMatch.FALLBACK:
+                    token_signature = keyring.sign_token(token)
+
+            if token_signature is None:
                 self._revoke(app, sess, g, user)
                 return None
 
@@ -604,8 +619,9 @@ class LoginManager:
         if token_signature is not None:
             sess["_token_sig"] = token_signature
 
-        if cookie.legacy or token_signature != cookie.token_signature:
-            # Replace a flask-login cookie, or bind an unbound one.
+        if cookie.legacy or cookie.stale or token_signature != cookie.token_signature:
+            # Replace a flask-login cookie or one signed with a retiring key,
+            # or bind an unbound one.
             g._sessionauth_cookie_action = CookieAction.SET
 
         if user_loaded_from_cookie.receivers:

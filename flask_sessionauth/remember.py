@@ -34,7 +34,8 @@ from itsdangerous.encoding import base64_encode
 from itsdangerous.encoding import bytes_to_int
 from itsdangerous.encoding import want_bytes
 
-from .config import seconds
+from .config import MAX_REMEMBER_SECONDS
+from .config import remember_seconds
 from .config import setting
 
 if t.TYPE_CHECKING:
@@ -74,6 +75,8 @@ class RememberCookie:
     token_signature: str | None
     #: Whether the cookie is in flask-login's format.
     legacy: bool = False
+    #: Whether it was signed with a key that is now a fallback.
+    stale: bool = False
 
 
 def secret_keys(config: Config) -> list[t.Any]:
@@ -124,33 +127,73 @@ class _RememberSigner(_CachingSigner, TimestampSigner):
         return int(self._clock())
 
 
+class KeyMatch(enum.Enum):
+    """Which key a signature was made with."""
+
+    NONE = enum.auto()
+    #: The current ``SECRET_KEY``.
+    CURRENT = enum.auto()
+    #: A key in ``SECRET_KEY_FALLBACKS``: valid, but worth signing again so
+    #: that it outlives the key.
+    FALLBACK = enum.auto()
+
+
 class Keyring:
     """The itsdangerous objects for one set of keys, cached by the manager
     so they are not built again on every request.
+
+    Signatures are checked with the current key first, and with the fallback
+    keys only when that fails, so the caller learns which one matched.
     """
 
     def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
         self.keys = keys
+        current, old = keys[-1:], keys[:-1]
         self.remember = _RememberSigner(
-            keys, salt=REMEMBER_SALT, digest_method=sha256, clock=clock
+            current, salt=REMEMBER_SALT, digest_method=sha256, clock=clock
         )
-        self.token = _CachingSigner(keys, salt=TOKEN_SALT, digest_method=sha256)
+        self.token = _CachingSigner(current, salt=TOKEN_SALT, digest_method=sha256)
+        self.old_remember: Signer | None = None
+        self.old_token: Signer | None = None
+
+        if old:
+            self.old_remember = _CachingSigner(
+                old, salt=REMEMBER_SALT, digest_method=sha256
+            )
+            self.old_token = _CachingSigner(old, salt=TOKEN_SALT, digest_method=sha256)
+
+    @staticmethod
+    def _match(
+        current: Signer, old: Signer | None, value: bytes, signature: bytes
+    ) -> KeyMatch:
+        if current.verify_signature(value, signature):
+            return KeyMatch.CURRENT
+
+        if old is not None and old.verify_signature(value, signature):
+            return KeyMatch.FALLBACK
+
+        return KeyMatch.NONE
 
     def dump_remember(self, data: list[t.Any]) -> str:
         payload = base64_encode(json.dumps(data, separators=(",", ":")))
         return self.remember.sign(payload).decode("ascii")
 
-    def load_remember(self, value: str) -> tuple[t.Any, int]:
-        """Verify a remember cookie and return its data and the time it was
-        signed, or raise :exc:`itsdangerous.BadData`.
+    def load_remember(self, value: str) -> tuple[t.Any, int, KeyMatch]:
+        """Verify a remember cookie and return its data, the time it was
+        signed and the key that signed it, or raise
+        :exc:`itsdangerous.BadData`.
 
         This is :meth:`TimestampSigner.unsign` with the work it does for a
-        general caller left out; the signature is checked by the signer.
+        general caller left out; the signature is checked by the signers.
         """
         signed = value.encode("ascii")
         body, sep, signature = signed.rpartition(b".")
+        match = KeyMatch.NONE
 
-        if not sep or not self.remember.verify_signature(body, signature):
+        if sep:
+            match = self._match(self.remember, self.old_remember, body, signature)
+
+        if match is KeyMatch.NONE:
             raise BadSignature("Signature does not match.")
 
         payload, sep, timestamp = body.rpartition(b".")
@@ -159,21 +202,23 @@ class Keyring:
             raise BadSignature("Timestamp missing.")
 
         signed_at = bytes_to_int(base64_decode(timestamp))
-        return json.loads(base64_decode(payload)), signed_at
+        return json.loads(base64_decode(payload)), signed_at, match
 
     def sign_token(self, token: str) -> str:
         """The signature of a session token, as stored in the session."""
         return self.token.get_signature(token).decode("ascii")
 
-    def verify_token(self, token: str, signature: object) -> bool:
-        """Whether ``signature`` belongs to ``token`` under any of the keys."""
+    def verify_token(self, token: str, signature: object) -> KeyMatch:
+        """Which key, if any, ``signature`` of ``token`` was made with."""
         if not isinstance(signature, str) or len(signature) > 256:
-            return False
+            return KeyMatch.NONE
 
         try:
-            return self.token.verify_signature(token, signature)
+            return self._match(
+                self.token, self.old_token, token.encode(), signature.encode("ascii")
+            )
         except (BadData, UnicodeError):
-            return False
+            return KeyMatch.NONE
 
 
 def _legacy_key(key: str | bytes) -> bytes:
@@ -260,7 +305,7 @@ def load(
         return RememberCookie(user_id, None, None, legacy=True)
 
     try:
-        data, signed_at = keyring.load_remember(value)
+        data, signed_at, match = keyring.load_remember(value)
     except (BadData, ValueError, UnicodeError, OverflowError) as exc:
         logger.debug("Refused a remember cookie: %s", exc)
         return None
@@ -272,6 +317,7 @@ def load(
         and data[0]
         and isinstance(data[1], int | float)
         and not isinstance(data[1], bool)
+        and 0 < data[1] <= MAX_REMEMBER_SECONDS
         and (data[2] is None or isinstance(data[2], str))
     ):
         logger.debug("Refused a remember cookie: unexpected contents.")
@@ -284,7 +330,8 @@ def load(
         logger.debug("Refused a remember cookie: %d seconds old.", age)
         return None
 
-    return RememberCookie(user_id, float(duration), signature)
+    stale = match is KeyMatch.FALLBACK
+    return RememberCookie(user_id, float(duration), signature, stale=stale)
 
 
 def set_cookie(
@@ -336,17 +383,9 @@ def duration(config: Config, session_seconds: object) -> float:
     if isinstance(session_seconds, int | float) and not isinstance(
         session_seconds, bool
     ):
-        if session_seconds > 0:
+        if 0 < session_seconds <= MAX_REMEMBER_SECONDS:
             return float(session_seconds)
 
-    value = seconds(
+    return remember_seconds(
         setting(config, "REMEMBER_COOKIE_DURATION"), "REMEMBER_COOKIE_DURATION"
     )
-
-    if value is None or value <= 0:
-        raise ValueError(
-            "REMEMBER_COOKIE_DURATION must be a positive duration, not"
-            f" {value!r}. For example: timedelta(days=30)."
-        )
-
-    return value
