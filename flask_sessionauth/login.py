@@ -108,6 +108,8 @@ def login_user(
     :param force: Log the user in even if ``user.is_active`` is false.
     :param fresh: Mark the login fresh (for :func:`fresh_login_required`).
     :return: True, or False when the user is inactive and not forced.
+    :raises TypeError: ``duration`` is not a :class:`~datetime.timedelta`.
+    :raises ValueError: ``duration`` is not positive, or over 100 years.
 
     Each call starts a new login: a server-side session gets a new id
     (session fixation), what the session held of an earlier login is dropped,
@@ -161,8 +163,9 @@ def logout_user() -> bool:
     the keys this extension owns.
 
     .. versionchanged:: 0.1.0
-        Removes every key the extension owns, and deletes the remember cookie
-        even if this request did not send it.
+        Removes every key the extension owns, deletes the remember cookie with
+        the attributes it was set with, and cancels a remember cookie that
+        :func:`login_user` asked for earlier in the same request.
     """
     manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -254,8 +257,10 @@ def login_fresh() -> bool:
 
 
 def login_remembered() -> bool:
-    """Whether the request carries a valid remember cookie for the user
-    logged in, and the cookie is not being deleted by this response.
+    """Whether the request carries a valid remember cookie (correctly
+    signed, not expired, in an accepted format) that this response is not
+    deleting. As in flask-login, the cookie's user is not compared with the
+    logged-in user.
     """
     manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -278,7 +283,10 @@ def rebind_session(user: t.Any = None) -> None:
     in the session (a user from a request loader, say) it does nothing.
 
     A remember cookie this request carries is re-issued bound to the new
-    token.
+    token, and a server-side session gets a new id.
+
+    :raises RuntimeError: Nobody is logged in, or ``user`` is not the user
+        logged in to this session.
 
     .. versionadded:: 0.1.0
     """

@@ -90,7 +90,7 @@ class LoginManager:
         templates.
 
     .. versionchanged:: 0.1.0
-        Registering the same manager with the same app twice raises a
+        Registering a manager on an app that already has one raises a
         :exc:`RuntimeError`.
     """
 
@@ -131,8 +131,10 @@ class LoginManager:
         #:
         #: .. versionadded:: 0.1.0
         self.api_blueprints: set[str] = set()
-        #: The clock every server-side age check uses: the remember cookie's
-        #: age and :data:`FRESH_LOGIN_MAX_AGE`. Tests may replace it.
+        #: The time source, in seconds since the epoch: remember cookies are
+        #: signed with its time and their age is checked against it, and
+        #: :data:`FRESH_LOGIN_MAX_AGE` is measured with it. Tests may replace
+        #: it.
         #:
         #: .. versionadded:: 0.1.0
         self.clock: t.Callable[[], float] = time.time
@@ -154,8 +156,10 @@ class LoginManager:
         writes the remember cookie and, unless told not to, a context processor
         that puts ``current_user`` into templates.
 
-        :raises RuntimeError: The manager is already registered on ``app``.
+        :raises RuntimeError: A manager is already registered on ``app``.
         :raises ValueError: A config value the app set is not valid.
+        :raises TypeError: A duration config value is neither a timedelta nor
+            a number of seconds.
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
@@ -177,8 +181,9 @@ class LoginManager:
 
     def user_loader(self, callback: C) -> C:
         """Register the function that loads a user from the id stored in the
-        session. It takes the id as a :class:`str` and returns the user, or
-        None when there is no such user. It may be ``async``.
+        session or the remember cookie. It takes the id as a :class:`str` and
+        returns the user, or None when there is no such user. It may be
+        ``async``.
         """
         self._user_callback = callback
         self._note_async(callback)
@@ -207,7 +212,8 @@ class LoginManager:
     def header_loader(self, callback: C) -> C:
         """Register a function that loads a user from the value of the
         ``AUTH_HEADER_NAME`` header (``Authorization`` by default). It runs
-        after the request loader and returns the user or None.
+        after the request loader and the basic auth loader, and returns the
+        user or None. It may be ``async``.
 
         .. versionchanged:: 0.1.0
             Not deprecated, unlike in flask-login, and it runs even when a
@@ -223,10 +229,12 @@ class LoginManager:
         are wrong. It may be ``async``.
 
         A user found this way is sent with :data:`user_loaded_from_request`
-        and, unless ``BASIC_AUTH_LOGIN`` is false, logged in, so the response
-        sets the session cookie and the client need not send its password
-        again. With a basic auth loader registered, 401 responses to API
-        requests carry ``WWW-Authenticate: Basic``.
+        and, unless ``BASIC_AUTH_LOGIN`` is false, logged in through
+        :func:`login_user` (a fresh login, sending :data:`user_logged_in`), so
+        the response sets the session cookie and the client need not send its
+        password again. With a basic auth loader registered, 401 responses to
+        API requests carry ``WWW-Authenticate: Basic realm="..."``, the realm
+        being ``BASIC_AUTH_REALM``.
 
         .. versionadded:: 0.1.0
         """
@@ -293,6 +301,10 @@ class LoginManager:
         request gets a 401 JSON response, and a browser is redirected to
         :attr:`refresh_view` with :attr:`needs_refresh_message` flashed.
         Without a refresh view: 401.
+
+        .. versionchanged:: 0.1.0
+            API requests get a 401 JSON response,
+            ``{"error": "needs_refresh", ...}``, instead of a redirect.
         """
         user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined]
 

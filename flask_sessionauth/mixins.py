@@ -14,15 +14,26 @@ class UserProtocol(t.Protocol):
     """
 
     @property
-    def is_authenticated(self) -> bool: ...
+    def is_authenticated(self) -> bool:
+        """True for a logged-in user: :func:`login_required` lets only these
+        through."""
+        ...
 
     @property
-    def is_active(self) -> bool: ...
+    def is_active(self) -> bool:
+        """False for an account that may not log in: :func:`login_user`
+        refuses it unless ``force=True``."""
+        ...
 
     @property
-    def is_anonymous(self) -> bool: ...
+    def is_anonymous(self) -> bool:
+        """True only for the anonymous user."""
+        ...
 
-    def get_id(self) -> str | None: ...
+    def get_id(self) -> str | None:
+        """The id to store in the session, as a :class:`str` the user loader
+        accepts; None for the anonymous user."""
+        ...
 
 
 class UserMixin:

@@ -9,7 +9,7 @@ from blinker import Namespace
 _signals = Namespace()
 
 #: Sent by :func:`~flask_sessionauth.login_user` with ``user``, the user who
-#: logged in.
+#: logged in, also when HTTP Basic credentials log a user in.
 user_logged_in = _signals.signal("logged-in")
 
 #: Sent by :func:`~flask_sessionauth.logout_user` with ``user``, the user who
@@ -38,7 +38,8 @@ user_unauthorized = _signals.signal("unauthorized")
 #: Sent by :meth:`LoginManager.needs_refresh`, with no arguments.
 user_needs_refresh = _signals.signal("needs-refresh")
 
-#: Sent once per request, when the current user is first looked at.
+#: Sent once per request, when the current user is first loaded (not when
+#: :func:`~flask_sessionauth.login_user` set it before anything read it).
 user_accessed = _signals.signal("accessed")
 
 #: Sent when session protection marked a session not fresh or ended it.
