@@ -23,7 +23,7 @@ _cv_request = getattr(flask.globals, "_cv_request", None)
 
 def contexts() -> tuple[AppContext, RequestContext] | None:
     """The current app and request contexts, or None outside a request."""
-    if _cv_app is None or _cv_request is None:  # pragma: no cover
+    if _cv_app is None or _cv_request is None:
         return _from_proxies()
 
     request_ctx = _cv_request.get(None)
@@ -34,7 +34,7 @@ def contexts() -> tuple[AppContext, RequestContext] | None:
     return _cv_app.get(), request_ctx
 
 
-def _from_proxies() -> tuple[AppContext, RequestContext] | None:  # pragma: no cover
+def _from_proxies() -> tuple[AppContext, RequestContext] | None:
     if not flask.has_request_context():
         return None
 

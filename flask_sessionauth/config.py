@@ -161,13 +161,26 @@ def validate(config: Config) -> None:
 
     samesite = config.get("REMEMBER_COOKIE_SAMESITE")
 
-    if samesite not in _SAMESITE_VALUES:
+    # Werkzeug title-cases the value, so "lax" works, as it did with
+    # flask-login.
+    if samesite is not None and (
+        not isinstance(samesite, str) or samesite.title() not in _SAMESITE_VALUES
+    ):
         raise ValueError(
             "REMEMBER_COOKIE_SAMESITE must be None, 'Strict', 'Lax' or 'None',"
             f" not {samesite!r}."
         )
 
-    name = config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+
+    if isinstance(fallbacks, str | bytes):
+        raise TypeError(
+            "SECRET_KEY_FALLBACKS must be a list of keys, not a single key:"
+            " a string would be read as one key per character. For example:"
+            " app.config['SECRET_KEY_FALLBACKS'] = [old_key]."
+        )
+
+    name = setting(config, "REMEMBER_COOKIE_NAME")
 
     if not isinstance(name, str) or not name:
         raise ValueError(

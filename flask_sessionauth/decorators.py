@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import typing as t
@@ -51,7 +52,13 @@ def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
 
         @functools.wraps(func)
         async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-            refusal = _refusal(fresh)
+            if get_manager()._has_async_callbacks():
+                # Async loaders are run to completion through asgiref, which
+                # cannot happen on this thread while its event loop runs.
+                # The thread sees the same request (contextvars are copied).
+                refusal = await asyncio.to_thread(_refusal, fresh)
+            else:
+                refusal = _refusal(fresh)
 
             if refusal is not None:
                 return refusal

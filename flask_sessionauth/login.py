@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 from flask import session
 from werkzeug.local import LocalProxy
@@ -59,6 +60,12 @@ def _get_user() -> UserProtocol:
         user = get_manager(ctx.app)._load_user(app_ctx, ctx)
 
     return user  # type: ignore[no-any-return]
+
+
+def _user_context_processor() -> dict[str, t.Any]:
+    # The proxy, not the user: a template that never looks at current_user
+    # costs no user load. Outside a request, flask-login gave None.
+    return {"current_user": current_user if has_request_context() else None}
 
 
 class _CurrentUserProxy(t.Protocol):
@@ -128,7 +135,8 @@ def login_user(
 
     cookie_seconds: float | None = None
 
-    if duration is not None:
+    if remember and duration is not None:
+        # As in flask-login, duration only matters with remember.
         if not isinstance(duration, timedelta):
             raise TypeError(f"duration must be a datetime.timedelta, not {duration!r}.")
 
@@ -266,13 +274,10 @@ def login_remembered() -> bool:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     value = request.cookies.get(setting(app.config, "REMEMBER_COOKIE_NAME"))
 
-    if value is None or g.get(ACTION_KEY) is CookieAction.CLEAR:
+    if g.get(ACTION_KEY) is CookieAction.CLEAR:
         return False
 
-    from . import remember
-
-    cookie = remember.load(value, app.config, manager._keyring(app), manager.clock())
-    return cookie is not None
+    return manager._read_remember_cookie(app, value) is not None
 
 
 def rebind_session(user: t.Any = None) -> None:
@@ -311,7 +316,7 @@ def rebind_session(user: t.Any = None) -> None:
         # a login session: there is no session to bind.
         return
 
-    if bound_id != user_id:
+    if str(bound_id) != str(user_id):
         raise RuntimeError(
             "rebind_session() was given a user who is not the one logged in"
             " to this session. Use login_user() to log a user in."
@@ -326,10 +331,18 @@ def rebind_session(user: t.Any = None) -> None:
     else:
         sess["_token_sig"] = manager._keyring(app).sign_token(token)
 
-    if (
-        setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies
-        and g.get(ACTION_KEY) is not CookieAction.CLEAR
-    ):
+    if g.get(ACTION_KEY) is CookieAction.CLEAR:
+        return
+
+    # Re-issue the client's remember cookie, bound to the new token, but only
+    # a valid one of this user's: any other cookie must not become one.
+    value = request.cookies.get(setting(app.config, "REMEMBER_COOKIE_NAME"))
+    cookie = manager._read_remember_cookie(app, value)
+
+    if cookie is not None and cookie.user_id == str(bound_id):
+        if cookie.seconds is not None:
+            sess["_remember_seconds"] = cookie.seconds
+
         setattr(g, ACTION_KEY, CookieAction.SET)
 
 

@@ -4,10 +4,13 @@ pipeline that finds the current user.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
 import typing as t
+import warnings
+from uuid import UUID
 
 from flask import abort
 from flask import current_app
@@ -146,10 +149,24 @@ class LoginManager:
         self._session_identifier_generator: t.Callable[[], str] = create_identifier
         self._keyrings: dict[tuple[t.Any, ...], Keyring] = {}
         self._identifiers: dict[tuple[str | None, str | None], str] = {}
-        self._async_callbacks: set[t.Callable[..., t.Any]] = set()
+        self._async_callbacks: set[int] = set()
 
         if app is not None:
             self.init_app(app, add_context_processor)
+
+    def setup_app(self, app: Flask, add_context_processor: bool = True) -> None:
+        """Deprecated name of :meth:`init_app`, kept because flask-login 0.6.3
+        has it.
+
+        .. deprecated:: 0.1.0
+            Use :meth:`init_app`.
+        """
+        warnings.warn(
+            "'setup_app' is deprecated. Use 'init_app' instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.init_app(app, add_context_processor)
 
     def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
         """Register the manager with ``app``: the ``after_request`` hook that
@@ -175,6 +192,8 @@ class LoginManager:
         app.after_request(self._after_request)
 
         if add_context_processor:
+            from .login import _user_context_processor
+
             app.context_processor(_user_context_processor)
 
     # Callback registration
@@ -331,7 +350,8 @@ class LoginManager:
 
     def _redirect_to(self, view: str) -> BaseResponse:
         if setting(current_app.config, "USE_SESSION_FOR_NEXT"):
-            session["_id"] = short_identifier(self._identifier(request))
+            # flask-login also wrote _id here, which re-tied a stolen session
+            # to the thief's client; protection only looks at logins anyway.
             session["next"] = make_next_param(expand_login_view(view), request.url)
             return redirect(make_login_url(view))
 
@@ -464,15 +484,23 @@ class LoginManager:
 
     def _note_async(self, callback: t.Callable[..., t.Any]) -> None:
         # Checked once here, so that calling a plain function on every
-        # request costs no inspection.
+        # request costs no inspection. Ids, not the callbacks, are kept:
+        # a callable object need not be hashable.
         if inspect.iscoroutinefunction(callback):
-            self._async_callbacks.add(callback)
+            self._async_callbacks.add(id(callback))
 
     def _call(self, callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-        if callback in self._async_callbacks:
+        if id(callback) in self._async_callbacks:
+            _refuse_inside_event_loop()
             return current_app.ensure_sync(callback)(*args)
 
         return callback(*args)
+
+    def _has_async_callbacks(self) -> bool:
+        return bool(self._async_callbacks) or any(
+            inspect.iscoroutinefunction(handler)
+            for handler in (self.unauthorized_callback, self.needs_refresh_callback)
+        )
 
     def _session_protection_failed(
         self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
@@ -501,7 +529,7 @@ class LoginManager:
             return False
 
         _drop_login_keys(sess)
-        g._sessionauth_cookie_action = CookieAction.CLEAR
+        setattr(g, ACTION_KEY, CookieAction.CLEAR)
         session_protected.send(app)
         return True
 
@@ -518,15 +546,15 @@ class LoginManager:
         if self._user_callback is None:
             return None, False
 
-        if type(user_id) is not str:
-            if not isinstance(user_id, str | int) or isinstance(user_id, bool):
-                logger.debug("Ignored a session user id of %s.", type(user_id))
+        if type(user_id) is str:
+            if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
                 return None, False
-
-            user_id = str(user_id)
-
-        if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
+        elif isinstance(user_id, bool) or not isinstance(user_id, int | UUID):
+            logger.debug("Ignored a session user id of %s.", type(user_id))
             return None, False
+
+        # Like flask-login, an int or UUID id that get_id() returned reaches
+        # the loader as it was stored.
 
         user = self._call(self._user_callback, user_id)
 
@@ -538,34 +566,68 @@ class LoginManager:
         if token is None:
             return user, False
 
-        keyring = self._keyring(app)
         signature = sess.get("_token_sig")
+        bound = self._binding(app, token, signature)
+
+        if bound is None:
+            self._revoke(app, sess, g, user)
+            return None, True
+
+        if bound != signature:
+            sess["_token_sig"] = bound
+
+        return user, False
+
+    def _binding(self, app: Flask, token: str, signature: object) -> str | None:
+        """The token signature a login bound by ``signature`` carries from now
+        on, or None when the login is revoked.
+        """
+        keyring = self._keyring(app)
 
         if signature is None and setting(app.config, "ACCEPT_UNBOUND_SESSIONS"):
-            # A session from before the user had a token, or from
-            # flask-login: bind it now, so the next change revokes it.
-            sess["_token_sig"] = keyring.sign_token(token)
-            return user, False
+            # A login from before the user had a token, or from flask-login:
+            # bind it now, so that the next change revokes it.
+            return keyring.sign_token(token)
 
         match = keyring.verify_token(token, signature)
 
+        if match is KeyMatch.CURRENT:
+            return signature  # type: ignore[return-value]
+
         if match is KeyMatch.FALLBACK:
-            # Signed with a key being retired: sign it again, so the login
-            # outlives the key (the changed session is saved under the new
-            # key too).
-            sess["_token_sig"] = keyring.sign_token(token)
+            # Signed with a key being retired: sign it again, so that the
+            # login outlives the key.
+            return keyring.sign_token(token)
 
-        if match is not KeyMatch.NONE:
-            return user, False
-
-        self._revoke(app, sess, g, user)
-        return None, True
+        return None
 
     def _revoke(self, app: Flask, sess: SessionMixin, g: t.Any, user: t.Any) -> None:
         logger.debug("Refused a revoked login of user %r.", user)
         _drop_login_keys(sess)
-        g._sessionauth_cookie_action = CookieAction.CLEAR
+        setattr(g, ACTION_KEY, CookieAction.CLEAR)
         session_revoked.send(app, user=user)
+
+    def _read_remember_cookie(
+        self, app: App, value: str | None
+    ) -> remember.RememberCookie | None:
+        """What a remember cookie value says, or None if there is none, it is
+        not valid, or the app has no secret key to check it with.
+        """
+        if value is None:
+            return None
+
+        if not app.config.get("SECRET_KEY"):
+            # A cookie is client input: without a key to check it, it is
+            # ignored rather than allowed to raise.
+            logger.debug("Ignored a remember cookie: SECRET_KEY is not set.")
+            return None
+
+        cookie = remember.load(value, app.config, self._keyring(app), self.clock())
+
+        if cookie is None or len(cookie.user_id) > MAX_USER_ID_LENGTH:
+            return None
+
+        return cookie
 
     def _load_from_remember_cookie(
         self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
@@ -576,35 +638,24 @@ class LoginManager:
         if value is None or g.get(ACTION_KEY) is CookieAction.CLEAR:
             return None
 
-        keyring = self._keyring(app)
-        cookie = remember.load(value, config, keyring, self.clock())
+        cookie = self._read_remember_cookie(app, value)
 
-        if cookie is None or len(cookie.user_id) > MAX_USER_ID_LENGTH:
-            g._sessionauth_cookie_action = CookieAction.CLEAR
+        if cookie is None:
+            setattr(g, ACTION_KEY, CookieAction.CLEAR)
             return None
 
         assert self._user_callback is not None
         user = self._call(self._user_callback, cookie.user_id)
 
         if user is None:
-            g._sessionauth_cookie_action = CookieAction.CLEAR
+            setattr(g, ACTION_KEY, CookieAction.CLEAR)
             return None
 
         token = _session_token(user)
         token_signature: str | None = None
 
         if token is not None:
-            if cookie.token_signature is None and setting(
-                config, "ACCEPT_UNBOUND_SESSIONS"
-            ):
-                token_signature = keyring.sign_token(token)
-            else:
-                match = keyring.verify_token(token, cookie.token_signature)
-
-                if match is KeyMatch.CURRENT:
-                    token_signature = cookie.token_signature
-                elif match is KeyMatch.FALLBACK:
-                    token_signature = keyring.sign_token(token)
+            token_signature = self._binding(app, token, cookie.token_signature)
 
             if token_signature is None:
                 self._revoke(app, sess, g, user)
@@ -634,7 +685,7 @@ class LoginManager:
         if cookie.legacy or cookie.stale or token_signature != cookie.token_signature:
             # Replace a flask-login cookie or one signed with a retiring key,
             # or bind an unbound one.
-            g._sessionauth_cookie_action = CookieAction.SET
+            setattr(g, ACTION_KEY, CookieAction.SET)
 
         if user_loaded_from_cookie.receivers:
             user_loaded_from_cookie.send(app, user=user)
@@ -665,7 +716,9 @@ class LoginManager:
 
         user = self._call(self._basic_auth_callback, username, password)
 
-        if user is None:
+        # The password of a disabled account opens nothing, with or without
+        # a login session.
+        if user is None or not user.is_active:
             return None
 
         if user_loaded_from_request.receivers:
@@ -722,19 +775,19 @@ class LoginManager:
         refreshes only cookies that exist.
         """
         config = ctx.app.config
-        value = ctx.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
         sess = ctx.session
         user_id = sess.get("_user_id")
 
-        if value is None or user_id is None:
+        if user_id is None:
             return
 
-        keyring = self._keyring(ctx.app)
-        cookie = remember.load(value, config, keyring, self.clock())
+        value = ctx.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
+        cookie = self._read_remember_cookie(ctx.app, value)
 
         if cookie is None or cookie.user_id != str(user_id):
             return
 
+        keyring = self._keyring(ctx.app)
         remember.set_cookie(
             response,
             config,
@@ -782,10 +835,18 @@ def _drop_login_keys(sess: SessionMixin) -> None:
         sess.pop(key, None)
 
 
-def _user_context_processor() -> dict[str, t.Any]:
-    from .login import _get_user
+def _refuse_inside_event_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
 
-    return {"current_user": _get_user()}
+    raise RuntimeError(
+        "An async loader cannot run inside a running event loop, such as the"
+        " body of an async view. Decorate the view with login_required or"
+        " fresh_login_required, which load the user before the view runs, or"
+        " read current_user in a before_request function."
+    )
 
 
 def get_manager(app: App | None = None) -> LoginManager:

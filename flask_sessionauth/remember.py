@@ -92,7 +92,15 @@ def secret_keys(config: Config) -> list[t.Any]:
             " app.config['SECRET_KEY'] to a long random value."
         )
 
-    return [*(config.get("SECRET_KEY_FALLBACKS") or ()), key]
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+
+    if isinstance(fallbacks, str | bytes):
+        raise TypeError(
+            "SECRET_KEY_FALLBACKS must be a list of keys, not a single key."
+            " For example: app.config['SECRET_KEY_FALLBACKS'] = [old_key]."
+        )
+
+    return [*fallbacks, key]
 
 
 class _CachingSigner(Signer):
