@@ -287,8 +287,9 @@ def rebind_session(user: t.Any = None) -> None:
     other session and remember cookie of the user is refused. Without a login
     in the session (a user from a request loader, say) it does nothing.
 
-    A remember cookie this request carries is re-issued bound to the new
-    token, and a server-side session gets a new id.
+    A valid remember cookie of the same user that this request carries is
+    re-issued bound to the new token, with its duration; any other cookie is
+    left alone. A server-side session gets a new id.
 
     :raises RuntimeError: Nobody is logged in, or ``user`` is not the user
         logged in to this session.

@@ -200,9 +200,10 @@ class LoginManager:
 
     def user_loader(self, callback: C) -> C:
         """Register the function that loads a user from the id stored in the
-        session or the remember cookie. It takes the id as a :class:`str` and
-        returns the user, or None when there is no such user. It may be
-        ``async``.
+        session or the remember cookie. It takes the id as it was stored (a
+        :class:`str`, or the int or UUID a ``get_id()`` returned; always a
+        :class:`str` from the remember cookie) and returns the user, or None
+        when there is no such user. It may be ``async``.
         """
         self._user_callback = callback
         self._note_async(callback)

@@ -31,8 +31,9 @@ class UserProtocol(t.Protocol):
         ...
 
     def get_id(self) -> str | None:
-        """The id to store in the session, as a :class:`str` the user loader
-        accepts; None for the anonymous user."""
+        """The id to store in the session, which the user loader accepts
+        back: a :class:`str` (flask-login also allowed an int or a UUID); None
+        for the anonymous user."""
         ...
 
 
