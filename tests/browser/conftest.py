@@ -1,0 +1,304 @@
+"""Fixtures for the browser tests: the example app served by ``flask run`` in a
+process of its own, and headless Chromium driven by Playwright.
+
+The tests use Debian's Chromium (``apt-get install chromium``), started through
+the driver that ships inside the ``playwright`` wheel. ``playwright install``
+is never needed. When either is missing the tests are skipped, except with
+``CI=true``, where they fail: a skip must not hide a missing browser in CI.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+from collections.abc import Callable
+from collections.abc import Generator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+if t.TYPE_CHECKING:
+    from itsdangerous import URLSafeTimedSerializer
+    from playwright.sync_api import Browser
+    from playwright.sync_api import Page
+
+#: Debian's chromium package puts its launcher here.
+CHROMIUM = "/usr/bin/chromium"
+
+#: Without the networking flags Chromium keeps calling Google's services, which
+#: a closed network refuses. Playwright adds ``--headless`` and a new, empty
+#: ``--user-data-dir`` for every launch itself.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+#: The name of the session cookie, as Flask sets it.
+SESSION_COOKIE = "session"
+
+#: Where a failing test leaves its screenshots, under the project root.
+ARTIFACTS_DIR = "test-artifacts"
+
+# How long the server may take to answer its first request, in seconds.
+_START_TIMEOUT = 30.0
+
+# The project root holds example_app, which is not installed. It is appended
+# to sys.path, not put first, so that flask_sessionauth still comes from the
+# installed package under tox. The server runs in a temporary folder, because
+# `flask run` would otherwise put the project root first on sys.path.
+_LAUNCHER = (
+    "import sys; sys.path.append(sys.argv.pop(1)); from flask.cli import main; main()"
+)
+_ROOT = Path(__file__).resolve().parents[2]
+
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+def unavailable(message: str) -> t.NoReturn:
+    """Skip the test, or fail it when running in CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"{message} CI=true, so this is an error, not a skip.", pytrace=False
+        )
+
+    pytest.skip(message)
+
+
+@dataclass
+class LiveServer:
+    """The example app, running at :attr:`url`."""
+
+    #: ``http://127.0.0.1:<port>``, without a trailing slash.
+    url: str
+    #: The secret key the app signs its cookies with.
+    secret_key: str
+    #: The server's output, for the message when it fails to start.
+    log: Path
+    _serializer: URLSafeTimedSerializer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Flask signs the session cookie with the app's key; an app that only
+        # carries the same key reads it back.
+        app = Flask(__name__)
+        app.secret_key = self.secret_key
+        serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+        assert serializer is not None
+        self._serializer = serializer
+
+    def session(self, page: Page) -> dict[str, t.Any]:
+        """What the Flask session cookie in ``page``'s browser context holds:
+        an empty dict if there is no session cookie. A cookie with a bad
+        signature raises :exc:`itsdangerous.BadSignature`.
+        """
+        for cookie in page.context.cookies(self.url):
+            if cookie["name"] == SESSION_COOKIE:
+                data: dict[str, t.Any] = self._serializer.loads(cookie["value"])
+                return data
+
+        return {}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(port: int) -> bool:
+    # http.client, not urllib: urllib would send the request to a proxy set in
+    # the environment.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+
+    while not _answers(port):
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"The example app exited with status {process.returncode}"
+                f" before serving a request. Its output:\n{log.read_text()}"
+            )
+
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"The example app did not answer on port {port} within"
+                f" {_START_TIMEOUT:.0f} seconds. Its output:\n{log.read_text()}"
+            )
+
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Start ``flask --app example_app run`` on a free port of 127.0.0.1, with
+    its database and instance folder in a temporary folder.
+    """
+    folder = tmp_path_factory.mktemp("example_app")
+    secret_key = "browser-tests-secret-key"
+    port = _free_port()
+    # The developer's FLASK_* settings (FLASK_DEBUG starts the reloader) stay
+    # out of the server's environment.
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("FLASK_")
+    }
+    env.update(
+        FLASK_SECRET_KEY=secret_key,
+        FLASK_DATABASE=str(folder / "example_app.sqlite"),
+    )
+    factory = f"example_app:create_app(instance_path={str(folder / 'instance')!r})"
+    command = [
+        sys.executable,
+        "-c",
+        _LAUNCHER,
+        str(_ROOT),
+        "--app",
+        factory,
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-reload",
+        "--no-debugger",
+    ]
+    log = folder / "server.log"
+
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+
+    try:
+        _wait_until_serving(process, port, log)
+        yield LiveServer(url=f"http://127.0.0.1:{port}", secret_key=secret_key, log=log)
+    finally:
+        process.terminate()
+
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# Module scope, not session: Playwright's sync API keeps an event loop running
+# on the main thread while it is open, and asgiref then refuses to run the
+# async loaders of the tests that come after these in the same pytest run.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable(
+            "The browser tests need Playwright: pip install -r requirements/browser.txt"
+            " (do not run `playwright install`; the tests use Debian's chromium)."
+        )
+
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(
+            f"The browser tests need Chromium at {CHROMIUM}:"
+            " apt-get install chromium (Debian's package)."
+        )
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Keep the outcome of the test body where the page fixtures can see it
+    # when they are torn down.
+    report = yield
+
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+
+    return report
+
+
+def _save_screenshots(request: pytest.FixtureRequest, pages: list[Page]) -> None:
+    folder = request.config.rootpath / ARTIFACTS_DIR
+    folder.mkdir(exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+
+    for number, page in enumerate(pages, start=1):
+        if page.is_closed():
+            continue
+
+        suffix = "" if number == 1 else f"-{number}"
+        path = folder / f"{name}{suffix}.png"
+
+        try:
+            page.screenshot(path=path, full_page=True)
+        except Exception as exc:
+            # A page that crashed must not hide the test's own failure.
+            request.node.user_properties.append(("screenshot_error", repr(exc)))
+        else:
+            request.node.user_properties.append(("screenshot", str(path)))
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Page]]:
+    """Open a page in a new browser context: a browser of its own, with its own
+    cookies, whose relative URLs go to the live server. When the test fails,
+    every page it opened is saved to ``test-artifacts/<test name>[-N].png``.
+    """
+    pages: list[Page] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        pages.append(page)
+        return page
+
+    yield open_page
+
+    report = request.node.stash.get(_CALL_REPORT, None)
+
+    if report is not None and report.failed:
+        _save_screenshots(request, pages)
+
+    for page in pages:
+        page.context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Page]) -> Page:
+    """A page in a browser context of its own."""
+    return new_page()

@@ -1,0 +1,294 @@
+"""The example app in a real browser: real cookies, real redirects, real forms
+with their CSRF tokens, as a user sees them.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import uuid
+from datetime import timedelta
+from urllib.parse import parse_qs
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import SESSION_COOKIE
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import Cookie
+    from playwright.sync_api import Dialog
+    from playwright.sync_api import Page
+    from playwright.sync_api import Response
+
+    from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "staple battery horse"
+REMEMBER_COOKIE = "remember_token"
+USER_ID = "_user_id"
+
+
+def new_username() -> str:
+    # One server serves every test, so each test registers a user of its own.
+    return f"user-{uuid.uuid4().hex[:12]}"
+
+
+def path_of(page: Page) -> str:
+    return urlsplit(page.url).path
+
+
+def heading(page: Page) -> str:
+    return page.locator("h1").inner_text()
+
+
+def flashes(page: Page) -> list[str]:
+    return page.locator(".flash").all_inner_texts()
+
+
+def facts(page: Page) -> dict[str, str]:
+    """The terms and values of the profile page's list of facts."""
+    terms = page.locator("dl.facts dt").all_inner_texts()
+    values = page.locator("dl.facts dd").all_inner_texts()
+    return dict(zip(terms, values, strict=True))
+
+
+def cookies(page: Page) -> dict[str, Cookie]:
+    return {cookie["name"]: cookie for cookie in page.context.cookies()}
+
+
+def submit(page: Page, button: str) -> Response:
+    """Click a submit button and wait for the page it leads to."""
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+
+    return navigation.value
+
+
+def register(page: Page, username: str) -> None:
+    page.goto("/auth/register")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    assert submit(page, "Create account").ok
+    assert path_of(page) == "/auth/login"
+    assert flashes(page) == [f"Welcome, {username}! Please log in."]
+
+
+def fill_login(page: Page, username: str, password: str, *, remember: bool) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Remember me on this computer").set_checked(remember)
+
+
+def log_in(page: Page, username: str, password: str, *, remember: bool) -> Response:
+    """Fill in and send the login form of the page the browser is on."""
+    fill_login(page, username, password, remember=remember)
+    return submit(page, "Log in")
+
+
+def tamper_csrf_token(page: Page, form: str) -> None:
+    page.evaluate(
+        "form => { document.querySelector(form + ' input[name=csrf_token]')"
+        ".value = 'tampered' }",
+        form,
+    )
+
+
+def test_remember_cookie_then_password_change_revokes_it(
+    new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    first = new_page()
+    username = new_username()
+    register(first, username)
+
+    # Log in with "remember me": a browser-session cookie with the login, and
+    # a remember cookie that outlives the browser.
+    log_in(first, username, PASSWORD, remember=True)
+    assert path_of(first) == "/"
+    assert heading(first) == f"Hello, {username}"
+    assert flashes(first) == [f"Logged in as {username}."]
+    jar = cookies(first)
+    assert jar[SESSION_COOKIE]["expires"] == -1
+    remember = jar[REMEMBER_COOKIE]
+    assert remember["expires"] > time.time() + timedelta(days=29).total_seconds()
+    assert remember["httpOnly"]
+    assert remember["sameSite"] == "Lax"
+    user_id = live_server.session(first)[USER_ID]
+
+    # The browser loses its session cookie, as when it is restarted. The
+    # remember cookie logs the user in again, with a new session.
+    first.context.clear_cookies(name=SESSION_COOKIE)
+    assert SESSION_COOKIE not in cookies(first)
+    first.reload()
+    assert heading(first) == f"Hello, {username}"
+    assert live_server.session(first)[USER_ID] == user_id
+    assert cookies(first)[REMEMBER_COOKIE]["value"] == remember["value"]
+
+    # A login restored from the cookie is not fresh: settings asks for the
+    # password again.
+    first.goto("/profile")
+    assert facts(first)["User id"] == user_id
+    assert facts(first)["Fresh login"].startswith("no")
+    assert facts(first)["Remember me cookie"] == "yes"
+    first.goto("/settings")
+    assert path_of(first) == "/auth/reauthenticate"
+    assert flashes(first) == ["Please enter your password again to open this page."]
+    first.goto("/")
+    assert heading(first) == f"Hello, {username}"
+
+    # In a second browser the same user logs in, fresh, and changes the
+    # password.
+    second = new_page()
+    second.goto("/auth/login")
+    log_in(second, username, PASSWORD, remember=True)
+    assert heading(second) == f"Hello, {username}"
+    second_remember = cookies(second)[REMEMBER_COOKIE]["value"]
+    second.goto("/settings")
+    assert heading(second) == "Settings"
+    second.get_by_label("Current password").fill(PASSWORD)
+    second.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    second.get_by_label("Repeat new password").fill(NEW_PASSWORD)
+    submit(second, "Change password")
+    assert path_of(second) == "/settings"
+    assert flashes(second) == [
+        "Your password has been changed. Every other session has been logged out."
+    ]
+    # The browser that made the change stays logged in, its remember cookie
+    # re-issued for the new password.
+    assert second.locator(".who").inner_text() == username
+    assert live_server.session(second)[USER_ID] == user_id
+    assert cookies(second)[REMEMBER_COOKIE]["value"] != second_remember
+
+    # The first browser is logged out, and its remember cookie deleted.
+    first.reload()
+    assert heading(first) == "Hello, stranger"
+    assert USER_ID not in live_server.session(first)
+    assert REMEMBER_COOKIE not in cookies(first)
+    first.goto("/profile")
+    assert path_of(first) == "/auth/login"
+
+    # The first browser's old remember cookie is refused wherever it turns up.
+    replay = new_page()
+    replay.context.add_cookies(
+        [{"name": REMEMBER_COOKIE, "value": remember["value"], "url": live_server.url}]
+    )
+    replay.goto("/")
+    assert heading(replay) == "Hello, stranger"
+    assert USER_ID not in live_server.session(replay)
+    assert REMEMBER_COOKIE not in cookies(replay)
+
+    # The second browser's new remember cookie works on its own.
+    second.context.clear_cookies(name=SESSION_COOKIE)
+    second.goto("/")
+    assert heading(second) == f"Hello, {username}"
+    assert live_server.session(second)[USER_ID] == user_id
+
+    # Logging out with the button ends the login and deletes the cookie.
+    submit(second, "Log out")
+    assert path_of(second) == "/"
+    assert heading(second) == "Hello, stranger"
+    assert flashes(second) == ["You have been logged out."]
+    assert USER_ID not in live_server.session(second)
+    assert REMEMBER_COOKIE not in cookies(second)
+    second.goto("/profile")
+    assert path_of(second) == "/auth/login"
+
+
+def test_protected_page_returns_there_after_login(
+    page: Page, live_server: LiveServer
+) -> None:
+    username = new_username()
+    register(page, username)
+
+    page.goto("/profile")
+    url = urlsplit(page.url)
+    assert url.path == "/auth/login"
+    assert parse_qs(url.query) == {"next": ["/profile"]}
+    assert flashes(page) == ["Please log in to access this page."]
+    assert USER_ID not in live_server.session(page)
+
+    log_in(page, username, PASSWORD, remember=False)
+    assert path_of(page) == "/profile"
+    assert heading(page) == "Profile"
+    profile = facts(page)
+    assert profile["Username"] == username
+    assert profile["User id"] == live_server.session(page)[USER_ID]
+    assert profile["Fresh login"] == "yes"
+    assert profile["Remember me cookie"] == "no"
+    assert REMEMBER_COOKIE not in cookies(page)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+    ],
+    ids=["scheme-relative", "absolute", "javascript", "backslash", "encoded"],
+)
+def test_hostile_next_lands_on_home(
+    page: Page, live_server: LiveServer, target: str
+) -> None:
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    username = new_username()
+    register(page, username)
+
+    page.goto(f"/auth/login?{urlencode({'next': target})}")
+    assert log_in(page, username, PASSWORD, remember=False).ok
+    url = urlsplit(page.url)
+    assert f"{url.scheme}://{url.netloc}" == live_server.url
+    assert url.path == "/"
+    assert heading(page) == f"Hello, {username}"
+    assert dialogs == []
+
+
+def test_login_with_tampered_csrf_token_is_refused(
+    page: Page, live_server: LiveServer
+) -> None:
+    username = new_username()
+    register(page, username)
+
+    tamper_csrf_token(page, "form.card")
+    response = log_in(page, username, PASSWORD, remember=True)
+    assert response.status == 400
+    assert heading(page) == "This form has expired"
+    assert "The CSRF token is invalid." in page.locator("main").inner_text()
+    assert USER_ID not in live_server.session(page)
+    assert REMEMBER_COOKIE not in cookies(page)
+
+    page.goto("/")
+    assert heading(page) == "Hello, stranger"
+
+
+def test_logout_with_tampered_csrf_token_is_refused(
+    page: Page, live_server: LiveServer
+) -> None:
+    username = new_username()
+    register(page, username)
+    log_in(page, username, PASSWORD, remember=True)
+    user_id = live_server.session(page)[USER_ID]
+
+    tamper_csrf_token(page, "form.inline")
+    response = submit(page, "Log out")
+    assert response.status == 400
+    assert heading(page) == "This form has expired"
+
+    page.goto("/")
+    assert heading(page) == f"Hello, {username}"
+    assert live_server.session(page)[USER_ID] == user_id
+    assert REMEMBER_COOKIE in cookies(page)
