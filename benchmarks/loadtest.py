@@ -49,6 +49,7 @@ import unittest.mock
 from pathlib import Path
 from urllib.parse import urlencode
 
+from inprocess import _positive
 from inprocess import machine_info
 from serving import fetch
 from serving import Gunicorn
@@ -543,13 +544,6 @@ def print_report(
 
 
 # -- command line ----------------------------------------------------------------
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def _mix(value: str) -> dict[Method, float]:

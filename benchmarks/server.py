@@ -49,6 +49,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import inprocess
+from inprocess import _backends
+from inprocess import _positive
 from inprocess import BACKENDS
 from inprocess import SCENARIO_TITLES
 from inprocess import SCENARIOS
@@ -478,26 +480,6 @@ def print_table(
 
 
 # -- command line ----------------------------------------------------------------
-
-
-def _backends(value: str) -> list[Backend]:
-    chosen: list[Backend] = []
-    for name in (part.strip() for part in value.split(",")):
-        backend = next((b for b in BACKENDS if b == name), None)
-        if backend is None:
-            raise argparse.ArgumentTypeError(
-                f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}"
-            )
-        if backend not in chosen:
-            chosen.append(backend)
-    return chosen
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def parse_args(argv: cabc.Sequence[str] | None) -> argparse.Namespace:

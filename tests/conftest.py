@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import sys
 import typing as t
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from flask_sessionauth import current_user
 from flask_sessionauth import login_required
@@ -14,6 +16,12 @@ from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
 from flask_sessionauth import logout_user
 from flask_sessionauth import UserMixin
+
+if t.TYPE_CHECKING:
+    from blinker import Signal
+
+#: What ``recording`` collects: ``(sender, kwargs)`` for each signal sent.
+Calls = list[tuple[object, dict[str, t.Any]]]
 
 # The example app is not installed; its folder is appended, not prepended, so
 # that flask_sessionauth still comes from the installed package under tox.
@@ -134,4 +142,67 @@ def cookie_value(client: FlaskClient, name: str) -> str | None:
     return None if cookie is None else cookie.value
 
 
-__all__: t.Sequence[str] = ["User", "TokenUser", "Clock", "cookie_value"]
+@pytest.fixture
+def tina_token() -> str:
+    """The session token of ``tina``; a module overrides it to pick another."""
+    return "tina-token"
+
+
+@pytest.fixture
+def tina(users: dict[str, User], tina_token: str) -> TokenUser:
+    """User 7, a ``TokenUser`` (so her sessions can be revoked), in ``users``."""
+    user = TokenUser("7", "tina", token=tina_token)
+    users["7"] = user
+    return user
+
+
+def session_data(client: FlaskClient) -> dict[str, t.Any]:
+    """A copy of the session the client holds."""
+    with client.session_transaction() as sess:
+        return dict(sess)
+
+
+@contextlib.contextmanager
+def recording(signal: Signal) -> t.Iterator[Calls]:
+    """Collect ``(sender, kwargs)`` for each time ``signal`` is sent inside."""
+    calls: Calls = []
+
+    def receiver(sender: object, **kwargs: t.Any) -> None:
+        calls.append((sender, kwargs))
+
+    with signal.connected_to(receiver):
+        yield calls
+
+
+def deletes_cookie(response: TestResponse, name: str) -> bool:
+    """Whether a ``Set-Cookie`` header drops ``name`` (empty, Max-Age=0)."""
+    for header in response.headers.getlist("Set-Cookie"):
+        first, *attributes = (part.strip() for part in header.split(";"))
+
+        if first == f"{name}=" and "Max-Age=0" in attributes:
+            return True
+
+    return False
+
+
+def empties_cookie(response: TestResponse, name: str) -> bool:
+    """Whether a ``Set-Cookie`` header sets ``name`` to an empty value
+    (``name=;`` or ``name="";``).
+    """
+    return any(
+        header.startswith(f"{name}=;") or header.startswith(f'{name}="";')
+        for header in response.headers.getlist("Set-Cookie")
+    )
+
+
+__all__: t.Sequence[str] = [
+    "User",
+    "TokenUser",
+    "Clock",
+    "Calls",
+    "cookie_value",
+    "session_data",
+    "recording",
+    "deletes_cookie",
+    "empties_cookie",
+]

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import session_data
 from conftest import User
 from flask_sessionauth import api_view
 from flask_sessionauth import current_user
@@ -143,11 +144,6 @@ def basic_app(
 @pytest.fixture
 def basic_client(basic_app: Flask) -> FlaskClient:
     return basic_app.test_client()
-
-
-def session_data(client: FlaskClient) -> dict[str, t.Any]:
-    with client.session_transaction() as sess:
-        return dict(sess)
 
 
 def sets_session_cookie(response: TestResponse) -> bool:

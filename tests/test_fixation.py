@@ -19,6 +19,8 @@ from flask_session import Session
 from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import deletes_cookie
+from conftest import session_data
 from conftest import TokenUser
 from conftest import User
 from flask_sessionauth import current_user
@@ -35,13 +37,6 @@ REMEMBER = "remember_token"
 SESSION = "session"
 #: Flask-Session's default prefix of the storage keys.
 STORE_PREFIX = "session:"
-
-
-@pytest.fixture
-def tina(users: dict[str, User]) -> TokenUser:
-    user = TokenUser("7", "tina", token="tina-token")
-    users["7"] = user
-    return user
 
 
 @pytest.fixture
@@ -67,22 +62,6 @@ def app(app: Flask, users: dict[str, User], tina: TokenUser) -> Flask:
         return jsonify(sorted(session.keys()))
 
     return app
-
-
-def session_data(client: FlaskClient) -> dict[str, t.Any]:
-    with client.session_transaction() as sess:
-        return dict(sess)
-
-
-def deletes_cookie(response: TestResponse, name: str) -> bool:
-    """Whether a ``Set-Cookie`` header drops ``name`` (empty, Max-Age=0)."""
-    for header in response.headers.getlist("Set-Cookie"):
-        first, *attributes = (part.strip() for part in header.split(";"))
-
-        if first == f"{name}=" and "Max-Age=0" in attributes:
-            return True
-
-    return False
 
 
 def max_age(response: TestResponse, name: str) -> int | None:

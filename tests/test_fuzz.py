@@ -35,6 +35,7 @@ from itsdangerous.encoding import base64_encode
 from werkzeug.test import TestResponse
 
 from conftest import Clock
+from conftest import deletes_cookie
 from conftest import TokenUser
 from conftest import User
 from flask_sessionauth import current_user
@@ -119,10 +120,8 @@ def example_counts(request: pytest.FixtureRequest) -> dict[str, Counter[str]]:
 
 
 @pytest.fixture
-def tina(users: dict[str, User]) -> TokenUser:
-    user = TokenUser("7", "tina", token=TOKEN)
-    users["7"] = user
-    return user
+def tina_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture
@@ -188,16 +187,6 @@ def check(response: TestResponse) -> dict[str, t.Any]:
     body = response.json
     assert isinstance(body, dict)
     return body
-
-
-def deletes_cookie(response: TestResponse, name: str) -> bool:
-    for header in response.headers.getlist("Set-Cookie"):
-        first, *attributes = (part.strip() for part in header.split(";"))
-
-        if first == f"{name}=" and "Max-Age=0" in attributes:
-            return True
-
-    return False
 
 
 # (a) Remember cookies

@@ -31,11 +31,10 @@ from itsdangerous import Signer
 from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode
-from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import deletes_cookie
 from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import encode_cookie
 
 SESSION = "session"
@@ -91,10 +90,8 @@ def remember_payload(value: str, key: str) -> t.Any:
 
 
 @pytest.fixture
-def tina(users: dict[str, User]) -> TokenUser:
-    user = TokenUser("7", "tina", token=TOKEN)
-    users["7"] = user
-    return user
+def tina_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture
@@ -138,16 +135,6 @@ def client_with(app: Flask, values: dict[str, str], *names: str) -> FlaskClient:
         client.set_cookie(name, values[name])
 
     return client
-
-
-def deletes_cookie(response: TestResponse, name: str) -> bool:
-    for header in response.headers.getlist("Set-Cookie"):
-        first, *attributes = (part.strip() for part in header.split(";"))
-
-        if first == f"{name}=" and "Max-Age=0" in attributes:
-            return True
-
-    return False
 
 
 def log_in(app: Flask) -> dict[str, str]:

@@ -15,9 +15,10 @@ from flask import Flask
 from flask import render_template_string
 from flask import Request
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from conftest import Clock
+from conftest import empties_cookie
+from conftest import recording
 from conftest import User
 from flask_sessionauth import AnonymousUserMixin
 from flask_sessionauth import current_user
@@ -30,12 +31,8 @@ from flask_sessionauth import user_loaded_from_cookie
 from flask_sessionauth import user_loaded_from_header
 from flask_sessionauth import user_loaded_from_request
 
-if t.TYPE_CHECKING:
-    from blinker import Signal
-
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
-Calls = list[tuple[object, dict[str, t.Any]]]
 Kind = t.Literal["sync", "async"]
 
 COOKIE = "remember_token"
@@ -58,17 +55,6 @@ def kind(request: pytest.FixtureRequest) -> Kind:
     return t.cast(Kind, request.param)
 
 
-@contextlib.contextmanager
-def recording(signal: Signal) -> t.Iterator[Calls]:
-    calls: Calls = []
-
-    def receiver(sender: object, **kwargs: t.Any) -> None:
-        calls.append((sender, kwargs))
-
-    with signal.connected_to(receiver):
-        yield calls
-
-
 def remember_cookie(app: Flask, user_id: str = "1") -> str:
     """Log ``user_id`` in with "remember me" and return the cookie's value."""
     client = app.test_client()
@@ -81,13 +67,6 @@ def remember_cookie(app: Flask, user_id: str = "1") -> str:
 def flip(value: str, index: int) -> str:
     other = "0" if value[index] != "0" else "f"
     return value[:index] + other + value[index + 1 :]
-
-
-def deletes_cookie(response: TestResponse) -> bool:
-    return any(
-        header.startswith(f"{COOKIE}=;") or header.startswith(f'{COOKIE}="";')
-        for header in response.headers.getlist("Set-Cookie")
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -308,7 +287,7 @@ def test_fall_through_after_broken_source(
     assert response.text == f"user:{WINNER_ID[fallback]}"
 
     if broken.endswith("cookie") or broken.startswith("legacy"):
-        assert deletes_cookie(response)
+        assert empties_cookie(response, COOKIE)
 
 
 def b64(raw: bytes) -> str:

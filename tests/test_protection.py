@@ -4,7 +4,6 @@ and cookies written by flask-login, and the basic and strong modes.
 
 from __future__ import annotations
 
-import contextlib
 import typing as t
 
 import flask_login
@@ -14,9 +13,10 @@ from flask import Flask
 from flask import request
 from flask import session
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import empties_cookie
+from conftest import recording
 from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import login_fresh
@@ -26,10 +26,6 @@ from flask_sessionauth import session_protected
 from flask_sessionauth.protection import create_identifier
 from flask_sessionauth.protection import SHORT_IDENTIFIER_LENGTH
 
-if t.TYPE_CHECKING:
-    from blinker import Signal
-
-Calls = list[tuple[object, dict[str, t.Any]]]
 Mode = t.Literal["basic", "strong"] | None
 
 COOKIE = "remember_token"
@@ -39,24 +35,6 @@ CHANGES = {
     "remote-addr": {"REMOTE_ADDR": "10.9.9.9"},
     "both": {"REMOTE_ADDR": "10.9.9.9", "HTTP_USER_AGENT": "Thief/6.6"},
 }
-
-
-@contextlib.contextmanager
-def recording(signal: Signal) -> t.Iterator[Calls]:
-    calls: Calls = []
-
-    def receiver(sender: object, **kwargs: t.Any) -> None:
-        calls.append((sender, kwargs))
-
-    with signal.connected_to(receiver):
-        yield calls
-
-
-def deletes_cookie(response: TestResponse) -> bool:
-    return any(
-        header.startswith(f"{COOKIE}=;") or header.startswith(f'{COOKIE}="";')
-        for header in response.headers.getlist("Set-Cookie")
-    )
 
 
 def logged_in_client(app: Flask, *, remember: bool = False) -> FlaskClient:
@@ -273,7 +251,7 @@ def test_basic_marks_changed_client_not_fresh(
 
     assert response.text == "1:False"
     assert calls == [(app, {})]
-    assert not deletes_cookie(response)
+    assert not empties_cookie(response, COOKIE)
     # Not fresh any more, even back home.
     assert client.get("/fresh", environ_base=HOME).text == "1:False"
 
@@ -295,7 +273,7 @@ def test_strong_logs_changed_client_out(
     assert response.text == "None:False"
     assert calls == [(app, {})]
     if remember:
-        assert deletes_cookie(response)
+        assert empties_cookie(response, COOKIE)
     assert cookie_value(client, COOKIE) is None
     # The login is gone for good, not only for the other client.
     assert client.get("/fresh", environ_base=HOME).text == "None:False"
@@ -311,7 +289,7 @@ def test_strong_with_permanent_session_behaves_like_basic(app: Flask) -> None:
 
     assert response.text == "1:False"
     assert calls == [(app, {})]
-    assert not deletes_cookie(response)
+    assert not empties_cookie(response, COOKIE)
     assert cookie_value(client, COOKIE) is not None
 
 
@@ -325,7 +303,7 @@ def test_protection_disabled(app: Flask, change: str) -> None:
 
     assert response.text == "1:True"
     assert calls == []
-    assert not deletes_cookie(response)
+    assert not empties_cookie(response, COOKIE)
 
 
 MISSING = "missing"

@@ -32,7 +32,6 @@ from flask_session import Session
 import flask_sessionauth
 from conftest import cookie_value
 from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import rebind_session
 from flask_sessionauth import user_loaded_from_cookie
@@ -199,10 +198,8 @@ def stored(store: redis.Redis, session_id: str) -> dict[str, t.Any] | None:
 
 
 @pytest.fixture
-def tina(users: dict[str, User]) -> TokenUser:
-    user = TokenUser("7", "tina", token="tina-token-1")
-    users["7"] = user
-    return user
+def tina_token() -> str:
+    return "tina-token-1"
 
 
 @pytest.fixture

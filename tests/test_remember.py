@@ -5,7 +5,6 @@ deleted, and how flask-login's cookies are accepted and upgraded.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import time
 import typing as t
@@ -20,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from conftest import Clock
 from conftest import cookie_value
+from conftest import recording
 from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import decode_cookie
@@ -29,11 +29,7 @@ from flask_sessionauth import login_remembered
 from flask_sessionauth import login_user
 from flask_sessionauth import user_loaded_from_cookie
 
-if t.TYPE_CHECKING:
-    from blinker import Signal
-
 COOKIE = "remember_token"
-Calls = list[tuple[object, dict[str, t.Any]]]
 
 
 @dataclasses.dataclass
@@ -116,17 +112,6 @@ def remember_cookie(
     cookie = only_set_cookie(response, name)
     assert not cookie.deleted
     return cookie.value
-
-
-@contextlib.contextmanager
-def recording(signal: Signal) -> t.Iterator[Calls]:
-    calls: Calls = []
-
-    def receiver(sender: object, **kwargs: t.Any) -> None:
-        calls.append((sender, kwargs))
-
-    with signal.connected_to(receiver):
-        yield calls
 
 
 def flip(value: str, index: int) -> str:

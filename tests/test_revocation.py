@@ -20,6 +20,7 @@ from werkzeug.http import parse_date
 from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import session_data
 from conftest import TokenUser
 from conftest import User
 from flask_sessionauth import current_user
@@ -52,10 +53,8 @@ class OddTokenUser(User):
 
 
 @pytest.fixture
-def tina(users: dict[str, User]) -> TokenUser:
-    user = TokenUser("7", "tina", token=TOKEN)
-    users["7"] = user
-    return user
+def tina_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture
@@ -90,11 +89,6 @@ def captured(signal: Signal, app: Flask) -> Iterator[list[dict[str, t.Any]]]:
 
     with signal.connected_to(receiver, app):
         yield calls
-
-
-def session_data(client: FlaskClient) -> dict[str, t.Any]:
-    with client.session_transaction() as sess:
-        return dict(sess)
 
 
 def set_cookies(response: TestResponse, name: str) -> list[dict[str, str]]:
