@@ -17,11 +17,11 @@ from . import _ctx
 from .config import remember_seconds
 from .config import seconds
 from .config import setting
-from .manager import _drop_login_keys
-from .manager import _session_token
 from .manager import ACTION_KEY
+from .manager import drop_login_keys
 from .manager import get_manager
 from .manager import regenerate_session
+from .manager import session_token
 from .manager import USER_KEY
 from .protection import short_identifier
 from .remember import CookieAction
@@ -144,7 +144,7 @@ def login_user(
 
     sess = session._get_current_object()  # type: ignore[attr-defined]
     regenerate_session(app, sess)
-    _drop_login_keys(sess)
+    drop_login_keys(sess)
     sess.update(login_state(app, request, user, fresh=fresh))
 
     if remember:
@@ -183,7 +183,7 @@ def logout_user() -> bool:
     if setting(app.config, "LOGOUT_CLEAR_SESSION"):
         sess.clear()
     else:
-        _drop_login_keys(sess)
+        drop_login_keys(sess)
 
     if setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
         setattr(g, ACTION_KEY, CookieAction.CLEAR)
@@ -222,7 +222,7 @@ def login_state(
         # Only apps with a freshness window pay for the key in every session.
         state["_fresh_at"] = int(manager.clock())
 
-    token = _session_token(user)
+    token = session_token(user)
 
     if token is not None:
         state["_token_sig"] = manager._keyring(app).sign_token(token)
@@ -325,7 +325,7 @@ def rebind_session(user: t.Any = None) -> None:
 
     # A credential change is a new login as far as fixation goes.
     regenerate_session(app, sess)
-    token = _session_token(user)
+    token = session_token(user)
 
     if token is None:
         sess.pop("_token_sig", None)

@@ -529,7 +529,7 @@ class LoginManager:
             session_protected.send(app)
             return False
 
-        _drop_login_keys(sess)
+        drop_login_keys(sess)
         setattr(g, ACTION_KEY, CookieAction.CLEAR)
         session_protected.send(app)
         return True
@@ -562,7 +562,7 @@ class LoginManager:
         if user is None:
             return None, False
 
-        token = _session_token(user)
+        token = session_token(user)
 
         if token is None:
             return user, False
@@ -604,7 +604,7 @@ class LoginManager:
 
     def _revoke(self, app: Flask, sess: SessionMixin, g: t.Any, user: t.Any) -> None:
         logger.debug("Refused a revoked login of user %r.", user)
-        _drop_login_keys(sess)
+        drop_login_keys(sess)
         setattr(g, ACTION_KEY, CookieAction.CLEAR)
         session_revoked.send(app, user=user)
 
@@ -652,7 +652,7 @@ class LoginManager:
             setattr(g, ACTION_KEY, CookieAction.CLEAR)
             return None
 
-        token = _session_token(user)
+        token = session_token(user)
         token_signature: str | None = None
 
         if token is not None:
@@ -666,7 +666,7 @@ class LoginManager:
             # Restoring from the cookie is a login too: a session id planted
             # before it must not carry it.
             regenerate_session(app, sess)
-            _drop_login_keys(sess)
+            drop_login_keys(sess)
 
         sess["_user_id"] = cookie.user_id
         sess["_fresh"] = False
@@ -800,7 +800,7 @@ class LoginManager:
         )
 
 
-def _session_token(user: t.Any) -> str | None:
+def session_token(user: t.Any) -> str | None:
     getter = getattr(user, "get_session_token", None)
 
     if getter is None:
@@ -831,7 +831,7 @@ def regenerate_session(app: Flask, sess: SessionMixin) -> None:
         regenerate(sess)
 
 
-def _drop_login_keys(sess: SessionMixin) -> None:
+def drop_login_keys(sess: SessionMixin) -> None:
     for key in LOGIN_SESSION_KEYS:
         sess.pop(key, None)
 

@@ -7,8 +7,8 @@ import typing as t
 import flask
 from flask.testing import FlaskClient
 
-from .config import LOGIN_SESSION_KEYS
 from .login import login_state
+from .manager import drop_login_keys
 
 
 def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
@@ -26,9 +26,7 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
         state = login_state(app, flask.request, user, fresh=fresh)
 
     with client.session_transaction() as sess:
-        for key in LOGIN_SESSION_KEYS:
-            sess.pop(key, None)
-
+        drop_login_keys(sess)
         sess.update(state)
 
 
