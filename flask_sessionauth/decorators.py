@@ -9,6 +9,7 @@ import typing as t
 
 from . import _ctx
 from .config import EXEMPT_METHODS
+from .login import _get_user
 from .login import login_fresh
 from .manager import get_manager
 from .manager import USER_KEY
@@ -47,6 +48,20 @@ def _refusal(fresh: bool) -> t.Any | None:
     return None
 
 
+def _refusal_after_loading(fresh: bool) -> t.Any | None:
+    """:func:`_refusal`, with the user loaded even when the request is let
+    through unchecked (``OPTIONS``, ``LOGIN_DISABLED``), so that the body of
+    an async view can read :data:`current_user` without running a loader
+    inside its event loop.
+    """
+    refusal = _refusal(fresh)
+
+    if refusal is None:
+        _get_user()
+
+    return refusal
+
+
 def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
     if inspect.iscoroutinefunction(func):
 
@@ -56,7 +71,7 @@ def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
                 # Async loaders are run to completion through asgiref, which
                 # cannot happen on this thread while its event loop runs.
                 # The thread sees the same request (contextvars are copied).
-                refusal = await asyncio.to_thread(_refusal, fresh)
+                refusal = await asyncio.to_thread(_refusal_after_loading, fresh)
             else:
                 refusal = _refusal(fresh)
 

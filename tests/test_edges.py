@@ -58,7 +58,7 @@ def async_app(users: dict[str, User]) -> Flask:
         login_user(users[user_id])
         return "ok"
 
-    @app.route("/guarded")
+    @app.route("/guarded", methods=["GET", "OPTIONS"])
     @login_required
     async def guarded() -> str:
         return f"guarded:{current_user.get_id()}"
@@ -76,6 +76,25 @@ def test_async_view_with_async_loader(async_app: Flask) -> None:
     assert client.get("/guarded").status_code == 401
     client.get("/login/1")
     assert client.get("/guarded").text == "guarded:1"
+
+
+@pytest.mark.parametrize("exempt", ["options", "login-disabled"])
+def test_async_view_with_async_loader_lets_exempt_requests_read_the_user(
+    async_app: Flask, exempt: str
+) -> None:
+    # The decorator lets these through unchecked, but still loads the user
+    # outside the event loop, so the body can read current_user.
+    client = async_app.test_client()
+    client.get("/login/1")
+
+    if exempt == "options":
+        response = client.options("/guarded")
+    else:
+        async_app.config["LOGIN_DISABLED"] = True
+        response = client.get("/guarded")
+
+    assert response.status_code == 200
+    assert response.text == "guarded:1"
 
 
 def test_async_loader_read_inside_event_loop_says_what_to_do(
