@@ -32,7 +32,6 @@ from .signals import user_login_confirmed
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask import Request
-    from flask.sessions import SessionMixin
 
     from .manager import LoginManager
     from .mixins import UserProtocol
@@ -202,7 +201,12 @@ def confirm_login() -> None:
     manager = get_manager()
     sess = session._get_current_object()  # type: ignore[attr-defined]
     sess["_fresh"] = True
-    _stamp_freshness(sess, manager)
+    stamp = _fresh_stamp(current_app, manager)
+
+    if stamp is None:
+        sess.pop("_fresh_at", None)
+    else:
+        sess["_fresh_at"] = stamp
     sess["_id"] = short_identifier(manager._identifier(request))
     user_login_confirmed.send(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -218,9 +222,10 @@ def login_state(
         "_id": short_identifier(manager._identifier(request)),
     }
 
-    if fresh and setting(app.config, "FRESH_LOGIN_MAX_AGE") is not None:
-        # Only apps with a freshness window pay for the key in every session.
-        state["_fresh_at"] = int(manager.clock())
+    stamp = _fresh_stamp(app, manager) if fresh else None
+
+    if stamp is not None:
+        state["_fresh_at"] = stamp
 
     token = session_token(user)
 
@@ -230,11 +235,15 @@ def login_state(
     return state
 
 
-def _stamp_freshness(sess: SessionMixin, manager: LoginManager) -> None:
-    if setting(current_app.config, "FRESH_LOGIN_MAX_AGE") is not None:
-        sess["_fresh_at"] = int(manager.clock())
-    else:
-        sess.pop("_fresh_at", None)
+def _fresh_stamp(app: Flask, manager: LoginManager) -> int | None:
+    """The ``_fresh_at`` value of a fresh login made now, or None when the
+    app has no freshness window: only such apps pay for the key in every
+    session.
+    """
+    if setting(app.config, "FRESH_LOGIN_MAX_AGE") is None:
+        return None
+
+    return int(manager.clock())
 
 
 def login_fresh() -> bool:
