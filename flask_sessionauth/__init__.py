@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .api import api_view as api_view
+from .api import is_api_request as is_api_request
 from .config import AUTH_HEADER_NAME as AUTH_HEADER_NAME
 from .config import COOKIE_DURATION as COOKIE_DURATION
 from .config import COOKIE_HTTPONLY as COOKIE_HTTPONLY
@@ -15,18 +17,15 @@ from .config import LOGIN_MESSAGE_CATEGORY as LOGIN_MESSAGE_CATEGORY
 from .config import REFRESH_MESSAGE as REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY as REFRESH_MESSAGE_CATEGORY
 from .config import SESSION_KEYS as SESSION_KEYS
+from .current import current_user as current_user
 from .decorators import fresh_login_required as fresh_login_required
 from .decorators import login_required as login_required
 from .login import confirm_login as confirm_login
-from .login import current_user as current_user
 from .login import login_fresh as login_fresh
 from .login import login_remembered as login_remembered
 from .login import login_user as login_user
 from .login import logout_user as logout_user
-from .login import rebind_session as rebind_session
 from .login import set_login_view as set_login_view
-from .manager import api_view as api_view
-from .manager import is_api_request as is_api_request
 from .manager import LoginManager as LoginManager
 from .mixins import AnonymousUserMixin as AnonymousUserMixin
 from .mixins import UserMixin as UserMixin
@@ -35,6 +34,7 @@ from .redirects import get_next_url as get_next_url
 from .redirects import is_safe_redirect_url as is_safe_redirect_url
 from .remember import decode_cookie as decode_cookie
 from .remember import encode_cookie as encode_cookie
+from .revocation import rebind_session as rebind_session
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked
 from .signals import user_accessed as user_accessed
@@ -52,7 +52,7 @@ from .urls import expand_login_view as expand_login_view
 from .urls import login_url as login_url
 from .urls import make_next_param as make_next_param
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "AUTH_HEADER_NAME",

@@ -61,6 +61,10 @@ SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
 #: NaN or infinity in a cookie, are refused rather than trusted.
 MAX_REMEMBER_SECONDS = 100 * 365 * 24 * 3600
 
+#: User ids longer than this, in a session or a remember cookie, are refused
+#: unread.
+MAX_USER_ID_LENGTH = 1024
+
 SessionProtection = t.Literal["basic", "strong"]
 
 #: Every config key the extension reads, with its default.

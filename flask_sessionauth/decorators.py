@@ -7,12 +7,14 @@ import functools
 import inspect
 import typing as t
 
-from . import _ctx
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
 from .config import EXEMPT_METHODS
-from .login import _get_user
+from .current import get_user
+from .extension import get_manager
 from .login import login_fresh
-from .manager import get_manager
-from .manager import USER_KEY
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -20,30 +22,20 @@ R = t.TypeVar("R")
 
 def _refusal(fresh: bool) -> t.Any | None:
     """The response that stops the view, or None to let it run."""
-    contexts = _ctx.contexts()
-
-    if contexts is None:
+    if not has_request_context():
         raise RuntimeError(
             "A view decorated with login_required was called outside a"
             " request. Call it through the app, e.g. with app.test_client()."
         )
 
-    app_ctx, ctx = contexts
-    app = ctx.app
-
-    if ctx.request.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
+    if request.method in EXEMPT_METHODS or current_app.config.get("LOGIN_DISABLED"):
         return None
 
-    user = app_ctx.g.__dict__.get(USER_KEY)
-
-    if user is None:
-        user = get_manager(app)._load_user(app_ctx, ctx)
-
-    if not user.is_authenticated:
-        return get_manager(app).unauthorized()
+    if not get_user().is_authenticated:
+        return get_manager().unauthorized()
 
     if fresh and not login_fresh():
-        return get_manager(app).needs_refresh()
+        return get_manager().needs_refresh()
 
     return None
 
@@ -57,7 +49,7 @@ def _refusal_after_loading(fresh: bool) -> t.Any | None:
     refusal = _refusal(fresh)
 
     if refusal is None:
-        _get_user()
+        get_user()
 
     return refusal
 
@@ -67,7 +59,7 @@ def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
 
         @functools.wraps(func)
         async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-            if get_manager()._has_async_callbacks():
+            if get_manager().has_async_callbacks():
                 # Async loaders are run to completion through asgiref, which
                 # cannot happen on this thread while its event loop runs.
                 # The thread sees the same request (contextvars are copied).

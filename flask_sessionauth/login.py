@@ -1,100 +1,37 @@
-"""The current user, and logging users in and out."""
+"""Logging users in and out, and what a view may ask of the current login."""
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from datetime import timedelta
 
 from flask import current_app
 from flask import g
-from flask import has_request_context
 from flask import request
 from flask import session
-from werkzeug.local import LocalProxy
 
-from . import _ctx
+from . import remember
 from .config import remember_seconds
 from .config import seconds
 from .config import setting
-from .manager import ACTION_KEY
-from .manager import drop_login_keys
-from .manager import get_manager
-from .manager import regenerate_session
-from .manager import session_token
-from .manager import USER_KEY
+from .current import current_user as current_user
+from .current import get_user
+from .extension import cancel_cookie_action
+from .extension import cookie_action
+from .extension import get_manager
+from .extension import set_cookie_action
+from .extension import USER_KEY
+from .protection import identify
 from .protection import short_identifier
 from .remember import CookieAction
-from .signals import user_logged_in
+from .session_state import drop_login_keys
+from .session_state import fresh_stamp
+from .session_state import start_login
 from .signals import user_logged_out
 from .signals import user_login_confirmed
 
 if t.TYPE_CHECKING:
-    from flask import Flask
-    from flask import Request
-
     from .manager import LoginManager
-    from .mixins import UserProtocol
-
-logger = logging.getLogger("flask_sessionauth")
-
-
-def _get_user() -> UserProtocol:
-    contexts = _ctx.contexts()
-
-    if contexts is None:
-        raise RuntimeError(
-            "current_user is only available while handling a request. In a"
-            " test, use app.test_request_context() or the test client; in a"
-            " CLI command or background job, load the user yourself."
-        )
-
-    app_ctx, ctx = contexts
-
-    # A dict lookup, not getattr: the miss on the first call of a request
-    # would otherwise cost an AttributeError.
-    user = app_ctx.g.__dict__.get(USER_KEY)
-
-    if user is None:
-        user = get_manager(ctx.app)._load_user(app_ctx, ctx)
-
-    return user  # type: ignore[no-any-return]
-
-
-def _user_context_processor() -> dict[str, t.Any]:
-    # The proxy, not the user: a template that never looks at current_user
-    # costs no user load. Outside a request, flask-login gave None.
-    return {"current_user": current_user if has_request_context() else None}
-
-
-class _CurrentUserProxy(t.Protocol):
-    """The type of :data:`current_user`: a user, as a proxy."""
-
-    @property
-    def is_authenticated(self) -> bool: ...
-
-    @property
-    def is_active(self) -> bool: ...
-
-    @property
-    def is_anonymous(self) -> bool: ...
-
-    def get_id(self) -> str | None: ...
-
-    def _get_current_object(self) -> UserProtocol: ...
-
-
-#: The user of the current request: the logged-in user, or an instance of
-#: :attr:`LoginManager.anonymous_user`. The user is loaded on first use and
-#: kept for the rest of the request.
-#:
-#: It is typed as a :class:`UserProtocol`. To see your own user class, cast
-#: once: ``current_user = t.cast(User, flask_sessionauth.current_user)``.
-#:
-#: .. versionchanged:: 0.1.0
-#:     Outside a request it raises :exc:`RuntimeError` rather than standing
-#:     for None (``bool(current_user)`` is still False there).
-current_user: _CurrentUserProxy = LocalProxy(_get_user)  # type: ignore[assignment]
 
 
 def login_user(
@@ -129,9 +66,6 @@ def login_user(
     if not force and not user.is_active:
         return False
 
-    manager = get_manager()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
     cookie_seconds: float | None = None
 
     if remember and duration is not None:
@@ -141,24 +75,7 @@ def login_user(
 
         cookie_seconds = remember_seconds(duration, "duration")
 
-    sess = session._get_current_object()  # type: ignore[attr-defined]
-    regenerate_session(app, sess)
-    drop_login_keys(sess)
-    sess.update(login_state(app, request, user, fresh=fresh))
-
-    if remember:
-        if cookie_seconds is not None:
-            sess["_remember_seconds"] = cookie_seconds
-
-        setattr(g, ACTION_KEY, CookieAction.SET)
-    elif setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
-        # Whoever's cookie that is, it must not outlive this login.
-        setattr(g, ACTION_KEY, CookieAction.CLEAR)
-    else:
-        g.pop(ACTION_KEY, None)
-
-    manager._update_request_context_with_user(user)
-    user_logged_in.send(app, user=user)
+    start_login(user, fresh=fresh, remember_seconds=cookie_seconds, set_cookie=remember)
     return True
 
 
@@ -174,9 +91,8 @@ def logout_user() -> bool:
         the attributes it was set with, and cancels a remember cookie that
         :func:`login_user` asked for earlier in the same request.
     """
-    manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    user = _get_user()
+    user = get_user()
     sess = session._get_current_object()  # type: ignore[attr-defined]
 
     if setting(app.config, "LOGOUT_CLEAR_SESSION"):
@@ -185,12 +101,12 @@ def logout_user() -> bool:
         drop_login_keys(sess)
 
     if setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
-        setattr(g, ACTION_KEY, CookieAction.CLEAR)
+        set_cookie_action(CookieAction.CLEAR)
     else:
-        g.pop(ACTION_KEY, None)
+        cancel_cookie_action()
 
     user_logged_out.send(app, user=user)
-    manager._update_request_context_with_user()
+    setattr(g, USER_KEY, get_manager(app).anonymous_user())
     return True
 
 
@@ -198,52 +114,19 @@ def confirm_login() -> None:
     """Mark the current login fresh again, after the user proved who they
     are (by re-entering their password, say).
     """
-    manager = get_manager()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    manager = get_manager(app)
     sess = session._get_current_object()  # type: ignore[attr-defined]
     sess["_fresh"] = True
-    stamp = _fresh_stamp(current_app, manager)
+    stamp = fresh_stamp(app, manager)
 
     if stamp is None:
         sess.pop("_fresh_at", None)
     else:
         sess["_fresh_at"] = stamp
-    sess["_id"] = short_identifier(manager._identifier(request))
-    user_login_confirmed.send(current_app._get_current_object())  # type: ignore[attr-defined]
 
-
-def login_state(
-    app: Flask, request: Request, user: t.Any, *, fresh: bool
-) -> dict[str, t.Any]:
-    """The session keys that a login of ``user`` from ``request`` writes."""
-    manager = get_manager(app)
-    state: dict[str, t.Any] = {
-        "_user_id": getattr(user, manager.id_attribute)(),
-        "_fresh": fresh,
-        "_id": short_identifier(manager._identifier(request)),
-    }
-
-    stamp = _fresh_stamp(app, manager) if fresh else None
-
-    if stamp is not None:
-        state["_fresh_at"] = stamp
-
-    token = session_token(user)
-
-    if token is not None:
-        state["_token_sig"] = manager._keyring(app).sign_token(token)
-
-    return state
-
-
-def _fresh_stamp(app: Flask, manager: LoginManager) -> int | None:
-    """The ``_fresh_at`` value of a fresh login made now, or None when the
-    app has no freshness window: only such apps pay for the key in every
-    session.
-    """
-    if setting(app.config, "FRESH_LOGIN_MAX_AGE") is None:
-        return None
-
-    return int(manager.clock())
+    sess["_id"] = short_identifier(identify(request, manager.identifier_generator))
+    user_login_confirmed.send(app)
 
 
 def login_fresh() -> bool:
@@ -279,81 +162,13 @@ def login_remembered() -> bool:
     deleting. As in flask-login, the cookie's user is not compared with the
     logged-in user.
     """
-    manager = get_manager()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    value = request.cookies.get(setting(app.config, "REMEMBER_COOKIE_NAME"))
 
-    if g.get(ACTION_KEY) is CookieAction.CLEAR:
+    if cookie_action() is CookieAction.CLEAR:
         return False
 
-    return manager._read_remember_cookie(app, value) is not None
-
-
-def rebind_session(user: t.Any = None) -> None:
-    """Bind the current session to ``user``'s current session token, by
-    default the current user's. Call it after changing the token (after a
-    password change, say) so that this session stays logged in while every
-    other session and remember cookie of the user is refused. Without a login
-    in the session (a user from a request loader, say) it does nothing.
-
-    A valid remember cookie of the same user that this request carries is
-    re-issued bound to the new token, with its duration; any other cookie is
-    left alone. A server-side session gets a new id.
-
-    :raises RuntimeError: Nobody is logged in, or ``user`` is not the user
-        logged in to this session.
-
-    .. versionadded:: 0.1.0
-    """
-    if user is None:
-        user = _get_user()
-
-    if not user.is_authenticated:
-        raise RuntimeError(
-            "rebind_session() needs a logged-in user. Call it after"
-            " login_user(), or pass the user."
-        )
-
-    manager = get_manager()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sess = session._get_current_object()  # type: ignore[attr-defined]
-    user_id = getattr(user, manager.id_attribute)()
-
-    bound_id = sess.get("_user_id")
-
-    if bound_id is None:
-        # The user came from a request loader or Basic credentials without
-        # a login session: there is no session to bind.
-        return
-
-    if str(bound_id) != str(user_id):
-        raise RuntimeError(
-            "rebind_session() was given a user who is not the one logged in"
-            " to this session. Use login_user() to log a user in."
-        )
-
-    # A credential change is a new login as far as fixation goes.
-    regenerate_session(app, sess)
-    token = session_token(user)
-
-    if token is None:
-        sess.pop("_token_sig", None)
-    else:
-        sess["_token_sig"] = manager._keyring(app).sign_token(token)
-
-    if g.get(ACTION_KEY) is CookieAction.CLEAR:
-        return
-
-    # Re-issue the client's remember cookie, bound to the new token, but only
-    # a valid one of this user's: any other cookie must not become one.
     value = request.cookies.get(setting(app.config, "REMEMBER_COOKIE_NAME"))
-    cookie = manager._read_remember_cookie(app, value)
-
-    if cookie is not None and cookie.user_id == str(bound_id):
-        if cookie.seconds is not None:
-            sess["_remember_seconds"] = cookie.seconds
-
-        setattr(g, ACTION_KEY, CookieAction.SET)
+    return remember.read(app.config, get_manager(app).clock, value) is not None
 
 
 def set_login_view(login_view: str, blueprint: t.Any = None) -> None:

@@ -4,49 +4,34 @@ pipeline that finds the current user.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
 import typing as t
-import warnings
-from uuid import UUID
 
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import g
-from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import session
 
-from . import _ctx
-from . import remember
+from . import pipeline
+from .api import is_api_request
+from .api import json_401
+from .compat import FlaskLoginNames
 from .config import ID_ATTRIBUTE
 from .config import LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY
-from .config import LOGIN_SESSION_KEYS
 from .config import REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY
-from .config import session_protection_mode
 from .config import SessionProtection
 from .config import setting
 from .config import validate
+from .current import user_context_processor
+from .extension import EXTENSION_KEY
 from .mixins import AnonymousUserMixin
 from .protection import create_identifier
-from .protection import identifier_for
-from .protection import identifiers_match
-from .protection import short_identifier
-from .remember import CookieAction
-from .remember import KeyMatch
-from .remember import Keyring
-from .signals import session_protected
-from .signals import session_revoked
-from .signals import user_accessed
-from .signals import user_loaded_from_cookie
-from .signals import user_loaded_from_header
-from .signals import user_loaded_from_request
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
 from .urls import expand_login_view
@@ -55,34 +40,19 @@ from .urls import make_next_param
 
 if t.TYPE_CHECKING:
     from flask import Flask
-    from flask import Request
-    from flask.ctx import AppContext
-    from flask.ctx import RequestContext
-    from flask.sansio.app import App
-    from flask.sessions import SessionMixin
     from werkzeug.wrappers import Response as BaseResponse
 
     from .mixins import UserProtocol
 
 logger = logging.getLogger("flask_sessionauth")
 
-#: The key of the manager in ``app.extensions``.
-EXTENSION_KEY = "sessionauth"
-#: Where the current user is kept on :data:`flask.g` (flask-login's name).
-USER_KEY = "_login_user"
-#: Where pending remember-cookie work is kept on :data:`flask.g`.
-ACTION_KEY = "_sessionauth_cookie_action"
-
 #: A callable that may be a coroutine function; it is run through
 #: :meth:`flask.Flask.ensure_sync`.
 C = t.TypeVar("C", bound=t.Callable[..., t.Any])
 ResponseReturn = t.Any
 
-#: User ids longer than this in a session are refused unread.
-MAX_USER_ID_LENGTH = 1024
 
-
-class LoginManager:
+class LoginManager(FlaskLoginNames):
     """Holds the login settings and callbacks for one or more apps.
 
     A manager is not bound to an app: create it at import time and call
@@ -146,27 +116,16 @@ class LoginManager:
         self._request_callback: t.Callable[[t.Any], t.Any] | None = None
         self._header_callback: t.Callable[[str], t.Any] | None = None
         self._basic_auth_callback: t.Callable[[str, str], t.Any] | None = None
-        self._session_identifier_generator: t.Callable[[], str] = create_identifier
-        self._keyrings: dict[tuple[t.Any, ...], Keyring] = {}
-        self._identifiers: dict[tuple[str | None, str | None], str] = {}
-        self._async_callbacks: set[int] = set()
+        #: Makes the session-protection identifier of the current request's
+        #: client. Replace it to identify clients another way.
+        #:
+        #: .. versionadded:: 0.2.0
+        #:     flask-login's private ``_session_identifier_generator``, which
+        #:     still works.
+        self.identifier_generator: t.Callable[[], str] = create_identifier
 
         if app is not None:
             self.init_app(app, add_context_processor)
-
-    def setup_app(self, app: Flask, add_context_processor: bool = True) -> None:
-        """Deprecated name of :meth:`init_app`, kept because flask-login 0.6.3
-        has it.
-
-        .. deprecated:: 0.1.0
-            Use :meth:`init_app`.
-        """
-        warnings.warn(
-            "'setup_app' is deprecated. Use 'init_app' instead.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        self.init_app(app, add_context_processor)
 
     def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
         """Register the manager with ``app``: the ``after_request`` hook that
@@ -189,12 +148,10 @@ class LoginManager:
         app.extensions[EXTENSION_KEY] = self
         # Code written for flask-login finds the manager here.
         app.login_manager = self  # type: ignore[attr-defined]
-        app.after_request(self._after_request)
+        app.after_request(pipeline.after_request)
 
         if add_context_processor:
-            from .login import _user_context_processor
-
-            app.context_processor(_user_context_processor)
+            app.context_processor(user_context_processor)
 
     # Callback registration
 
@@ -206,7 +163,6 @@ class LoginManager:
         when there is no such user. It may be ``async``.
         """
         self._user_callback = callback
-        self._note_async(callback)
         return callback
 
     @property
@@ -221,7 +177,6 @@ class LoginManager:
         It may be ``async``.
         """
         self._request_callback = callback
-        self._note_async(callback)
         return callback
 
     @property
@@ -240,8 +195,15 @@ class LoginManager:
             request loader is registered but found nobody.
         """
         self._header_callback = callback
-        self._note_async(callback)
         return callback
+
+    @property
+    def header_callback(self) -> t.Callable[[str], t.Any] | None:
+        """The function registered with :meth:`header_loader`.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._header_callback
 
     def basic_auth_loader(self, callback: C) -> C:
         """Register a function that checks HTTP Basic credentials. It takes
@@ -259,8 +221,15 @@ class LoginManager:
         .. versionadded:: 0.1.0
         """
         self._basic_auth_callback = callback
-        self._note_async(callback)
         return callback
+
+    @property
+    def basic_auth_callback(self) -> t.Callable[[str, str], t.Any] | None:
+        """The function registered with :meth:`basic_auth_loader`.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._basic_auth_callback
 
     def unauthorized_handler(self, callback: C) -> C:
         """Register the function :meth:`unauthorized` calls instead of its
@@ -359,548 +328,35 @@ class LoginManager:
         return redirect(make_login_url(view, next_url=request.url))
 
     def _api_response(self, error: str, message: str) -> BaseResponse:
-        response = jsonify(error=error, message=message)
-        response.status_code = 401
+        return json_401(
+            error, message, basic_realm=self._basic_auth_callback is not None
+        )
 
-        if self._basic_auth_callback is not None:
-            realm = str(setting(current_app.config, "BASIC_AUTH_REALM"))
-            realm = realm.replace("\\", "\\\\").replace('"', '\\"')
-            response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+    # Finding the user
 
-        return response
+    def find_user(self) -> UserProtocol:
+        """Run the pipeline that finds the user of the current request (see
+        :mod:`flask_sessionauth.pipeline`), make it the current user and
+        return it. :data:`current_user` calls this on its first use in a
+        request; call it yourself only to find the user again.
 
-    # The per-request pipeline
-
-    def _update_request_context_with_user(
-        self, user: UserProtocol | None = None
-    ) -> None:
-        """Make ``user``, or an anonymous user, the current user."""
-        g._login_user = self.anonymous_user() if user is None else user
-
-    def _keyring(self, app: App) -> Keyring:
-        keys = remember.secret_keys(app.config)
-        cache_key = (*keys, self.clock)
-        keyring = self._keyrings.get(cache_key)
-
-        if keyring is None:
-            if len(self._keyrings) > 16:
-                self._keyrings.clear()
-
-            keyring = self._keyrings[cache_key] = Keyring(keys, self.clock)
-
-        return keyring
-
-    def _identifier(self, request: Request) -> str:
-        """The session-protection identifier of the client, cached by address
-        and User-Agent: the same clients come back request after request.
+        .. versionadded:: 0.2.0
         """
-        if self._session_identifier_generator is not create_identifier:
-            # An app that replaced the generator gets exactly what it set.
-            return self._session_identifier_generator()
+        return pipeline.run(self)  # type: ignore[no-any-return]
 
-        environ = request.environ
-        key = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
+    def has_async_callbacks(self) -> bool:
+        """Whether any loader or handler registered here is ``async``.
 
-        try:
-            return self._identifiers[key]
-        except KeyError:
-            pass
-
-        identifier = identifier_for(*key)
-
-        if key[1] is None or len(key[1]) <= 512:
-            if len(self._identifiers) >= 1024:
-                self._identifiers.clear()
-
-            self._identifiers[key] = identifier
-
-        return identifier
-
-    def _load_user(self, app_ctx: AppContext, ctx: RequestContext) -> t.Any:
-        """Find the current user, put it on :data:`flask.g` and return it.
-
-        The sources are tried in order until one gives a user: the session,
-        the remember cookie, the request loader, HTTP Basic credentials, the
-        header loader.
+        .. versionadded:: 0.2.0
         """
-        if (
-            self._user_callback is None
-            and self._request_callback is None
-            and self._header_callback is None
-            and self._basic_auth_callback is None
-        ):
-            raise RuntimeError(
-                "No way to load a user is registered. Decorate a function with"
-                " @login_manager.user_loader that takes a user id and returns"
-                " the user, or None (or register a request_loader)."
+        return any(
+            inspect.iscoroutinefunction(callback)
+            for callback in (
+                self._user_callback,
+                self._request_callback,
+                self._header_callback,
+                self._basic_auth_callback,
+                self.unauthorized_callback,
+                self.needs_refresh_callback,
             )
-
-        app: Flask = ctx.app
-
-        if user_accessed.receivers:
-            user_accessed.send(app)
-
-        sess = ctx.session
-        request = ctx.request
-        g = app_ctx.g
-        user = None
-        skip_cookie = False
-
-        # Protection guards logins; a session that holds none (only flashed
-        # messages, say) has nothing to protect.
-        if "_user_id" in sess:
-            if self._session_protection_failed(app, sess, request, g):
-                # Strong protection ended the login: the remember cookie must
-                # not bring it back.
-                skip_cookie = True
-            else:
-                user, skip_cookie = self._load_from_session(app, sess, g)
-
-        if user is None and not skip_cookie and self._user_callback is not None:
-            user = self._load_from_remember_cookie(app, sess, request, g)
-
-        if user is None and self._request_callback is not None:
-            user = self._call(self._request_callback, request)
-
-            if user is not None and user_loaded_from_request.receivers:
-                user_loaded_from_request.send(app, user=user)
-
-        if user is None and self._basic_auth_callback is not None:
-            user = self._load_from_basic_auth(app, request)
-
-        if user is None and self._header_callback is not None:
-            header = request.headers.get(setting(app.config, "AUTH_HEADER_NAME"))
-
-            if header is not None:
-                user = self._call(self._header_callback, header)
-
-                if user is not None and user_loaded_from_header.receivers:
-                    user_loaded_from_header.send(app, user=user)
-
-        if user is None:
-            user = self.anonymous_user()
-
-        g._login_user = user
-        return user
-
-    def _note_async(self, callback: t.Callable[..., t.Any]) -> None:
-        # Checked once here, so that calling a plain function on every
-        # request costs no inspection. Ids, not the callbacks, are kept:
-        # a callable object need not be hashable.
-        if inspect.iscoroutinefunction(callback):
-            self._async_callbacks.add(id(callback))
-
-    def _call(self, callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-        if id(callback) in self._async_callbacks:
-            _refuse_inside_event_loop()
-            return current_app.ensure_sync(callback)(*args)
-
-        return callback(*args)
-
-    def _has_async_callbacks(self) -> bool:
-        return bool(self._async_callbacks) or any(
-            inspect.iscoroutinefunction(handler)
-            for handler in (self.unauthorized_callback, self.needs_refresh_callback)
         )
-
-    def _session_protection_failed(
-        self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
-    ) -> bool:
-        """Compare the session's identifier with the client's.
-
-        :return: Whether strong protection ended the login. In basic mode, or
-            for a permanent session, a mismatch only marks the login not fresh.
-        """
-        mode = app.config.get("SESSION_PROTECTION", self.session_protection)
-
-        if mode is None:
-            return False
-
-        if mode != "basic" and mode != "strong":
-            session_protection_mode(mode)  # raises, naming the allowed values
-
-        if identifiers_match(sess.get("_id"), self._identifier(request)):
-            return False
-
-        if mode == "basic" or sess.permanent:
-            if sess.get("_fresh") is not False:
-                sess["_fresh"] = False
-
-            session_protected.send(app)
-            return False
-
-        drop_login_keys(sess)
-        setattr(g, ACTION_KEY, CookieAction.CLEAR)
-        session_protected.send(app)
-        return True
-
-    def _load_from_session(
-        self, app: Flask, sess: SessionMixin, g: t.Any
-    ) -> tuple[t.Any, bool]:
-        """Load the user the session names.
-
-        :return: The user or None, and whether the remember cookie must be
-            skipped because the login was revoked.
-        """
-        user_id = sess["_user_id"]
-
-        if self._user_callback is None:
-            return None, False
-
-        if type(user_id) is str:
-            if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
-                return None, False
-        elif isinstance(user_id, bool) or not isinstance(user_id, int | UUID):
-            logger.debug("Ignored a session user id of %s.", type(user_id))
-            return None, False
-
-        # Like flask-login, an int or UUID id that get_id() returned reaches
-        # the loader as it was stored.
-
-        user = self._call(self._user_callback, user_id)
-
-        if user is None:
-            return None, False
-
-        token = session_token(user)
-
-        if token is None:
-            return user, False
-
-        signature = sess.get("_token_sig")
-        bound = self._binding(app, token, signature)
-
-        if bound is None:
-            self._revoke(app, sess, g, user)
-            return None, True
-
-        if bound != signature:
-            sess["_token_sig"] = bound
-
-        return user, False
-
-    def _binding(self, app: Flask, token: str, signature: object) -> str | None:
-        """The token signature a login bound by ``signature`` carries from now
-        on, or None when the login is revoked.
-        """
-        keyring = self._keyring(app)
-
-        if signature is None and setting(app.config, "ACCEPT_UNBOUND_SESSIONS"):
-            # A login from before the user had a token, or from flask-login:
-            # bind it now, so that the next change revokes it.
-            return keyring.sign_token(token)
-
-        match = keyring.verify_token(token, signature)
-
-        if match is KeyMatch.CURRENT:
-            return signature  # type: ignore[return-value]
-
-        if match is KeyMatch.FALLBACK:
-            # Signed with a key being retired: sign it again, so that the
-            # login outlives the key.
-            return keyring.sign_token(token)
-
-        return None
-
-    def _revoke(self, app: Flask, sess: SessionMixin, g: t.Any, user: t.Any) -> None:
-        logger.debug("Refused a revoked login of user %r.", user)
-        drop_login_keys(sess)
-        setattr(g, ACTION_KEY, CookieAction.CLEAR)
-        session_revoked.send(app, user=user)
-
-    def _read_remember_cookie(
-        self, app: App, value: str | None
-    ) -> remember.RememberCookie | None:
-        """What a remember cookie value says, or None if there is none, it is
-        not valid, or the app has no secret key to check it with.
-        """
-        if value is None:
-            return None
-
-        if not app.config.get("SECRET_KEY"):
-            # A cookie is client input: without a key to check it, it is
-            # ignored rather than allowed to raise.
-            logger.debug("Ignored a remember cookie: SECRET_KEY is not set.")
-            return None
-
-        cookie = remember.load(value, app.config, self._keyring(app), self.clock())
-
-        if cookie is None or len(cookie.user_id) > MAX_USER_ID_LENGTH:
-            return None
-
-        return cookie
-
-    def _load_from_remember_cookie(
-        self, app: Flask, sess: SessionMixin, request: Request, g: t.Any
-    ) -> t.Any:
-        config = app.config
-        value = request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
-
-        if value is None or g.get(ACTION_KEY) is CookieAction.CLEAR:
-            return None
-
-        cookie = self._read_remember_cookie(app, value)
-
-        if cookie is None:
-            setattr(g, ACTION_KEY, CookieAction.CLEAR)
-            return None
-
-        assert self._user_callback is not None
-        user = self._call(self._user_callback, cookie.user_id)
-
-        if user is None:
-            setattr(g, ACTION_KEY, CookieAction.CLEAR)
-            return None
-
-        token = session_token(user)
-        token_signature: str | None = None
-
-        if token is not None:
-            token_signature = self._binding(app, token, cookie.token_signature)
-
-            if token_signature is None:
-                self._revoke(app, sess, g, user)
-                return None
-
-        if sess:
-            # Restoring from the cookie is a login too: a session id planted
-            # before it must not carry it.
-            regenerate_session(app, sess)
-            drop_login_keys(sess)
-
-        sess["_user_id"] = cookie.user_id
-        sess["_fresh"] = False
-        # flask-login leaves _id unset here, so strong protection logged the
-        # user out again on the next request (flask-login #241, #569).
-        sess["_id"] = short_identifier(self._identifier(request))
-
-        if cookie.seconds is not None and cookie.seconds != remember.duration(
-            config, None
-        ):
-            # Re-issued cookies (rebind, refresh) keep the login's duration.
-            sess["_remember_seconds"] = cookie.seconds
-
-        if token_signature is not None:
-            sess["_token_sig"] = token_signature
-
-        if cookie.legacy or cookie.stale or token_signature != cookie.token_signature:
-            # Replace a flask-login cookie or one signed with a retiring key,
-            # or bind an unbound one.
-            setattr(g, ACTION_KEY, CookieAction.SET)
-
-        if user_loaded_from_cookie.receivers:
-            user_loaded_from_cookie.send(app, user=user)
-
-        return user
-
-    def _load_from_basic_auth(self, app: Flask, request: Request) -> t.Any:
-        assert self._basic_auth_callback is not None
-
-        try:
-            auth = request.authorization
-        except Exception:  # a malformed header is no header
-            logger.debug("Ignored a malformed Authorization header.")
-            return None
-
-        if auth is None or auth.type != "basic":
-            return None
-
-        username = auth.username
-        password = auth.password
-
-        if not username or password is None:
-            return None
-
-        if len(username) > 1024 or len(password) > 4096:
-            logger.debug("Ignored over-long Basic credentials.")
-            return None
-
-        user = self._call(self._basic_auth_callback, username, password)
-
-        # The password of a disabled account opens nothing, with or without
-        # a login session.
-        if user is None or not user.is_active:
-            return None
-
-        if user_loaded_from_request.receivers:
-            user_loaded_from_request.send(app, user=user)
-
-        if setting(app.config, "BASIC_AUTH_LOGIN"):
-            from .login import login_user
-
-            login_user(user)
-
-        return user
-
-    def _after_request(self, response: BaseResponse) -> BaseResponse:
-        """Do the remember-cookie work the request asked for."""
-        contexts = _ctx.contexts()
-        assert contexts is not None
-        app_ctx, ctx = contexts
-        action = app_ctx.g.__dict__.pop(ACTION_KEY, None)
-        config = ctx.app.config
-
-        if action is None:
-            if config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
-                self._refresh_cookie(ctx, response)
-
-            return response
-
-        if action is CookieAction.CLEAR:
-            remember.clear_cookie(response, config)
-            return response
-
-        sess = ctx.session
-        user_id = sess.get("_user_id")
-
-        if user_id is not None:
-            remember.set_cookie(
-                response,
-                config,
-                self._keyring(ctx.app),
-                self.clock(),
-                str(user_id),
-                remember.duration(config, sess.get("_remember_seconds")),
-                sess.get("_token_sig"),
-            )
-
-        return response
-
-    def _refresh_cookie(self, ctx: RequestContext, response: BaseResponse) -> None:
-        """Re-issue the remember cookie the client sent, so that it lasts
-        another full duration from now, if it is valid and names the user who
-        is logged in.
-
-        flask-login sets a remember cookie for every logged-in user under
-        ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` (flask-login #424); this
-        refreshes only cookies that exist.
-        """
-        config = ctx.app.config
-        sess = ctx.session
-        user_id = sess.get("_user_id")
-
-        if user_id is None:
-            return
-
-        value = ctx.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
-        cookie = self._read_remember_cookie(ctx.app, value)
-
-        if cookie is None or cookie.user_id != str(user_id):
-            return
-
-        keyring = self._keyring(ctx.app)
-        remember.set_cookie(
-            response,
-            config,
-            keyring,
-            self.clock(),
-            cookie.user_id,
-            remember.duration(config, cookie.seconds),
-            sess.get("_token_sig", cookie.token_signature),
-        )
-
-
-def session_token(user: t.Any) -> str | None:
-    getter = getattr(user, "get_session_token", None)
-
-    if getter is None:
-        return None
-
-    token = getter()
-
-    if token is None:
-        return None
-
-    if not isinstance(token, str):
-        raise TypeError(
-            f"{type(user).__name__}.get_session_token() must return a str or"
-            f" None, not {type(token).__name__}."
-        )
-
-    return token
-
-
-def regenerate_session(app: Flask, sess: SessionMixin) -> None:
-    """Give a server-side session a new id, where the session interface can
-    (Flask-Session 0.7 and later), so an id known before a login is useless
-    after it. Signed cookie sessions have no id to renew.
-    """
-    regenerate = getattr(app.session_interface, "regenerate", None)
-
-    if callable(regenerate):
-        regenerate(sess)
-
-
-def drop_login_keys(sess: SessionMixin) -> None:
-    for key in LOGIN_SESSION_KEYS:
-        sess.pop(key, None)
-
-
-def _refuse_inside_event_loop() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-
-    raise RuntimeError(
-        "An async loader cannot run inside a running event loop, such as the"
-        " body of an async view. Decorate the view with login_required or"
-        " fresh_login_required, which load the user before the view runs, or"
-        " read current_user in a before_request function."
-    )
-
-
-def get_manager(app: App | None = None) -> LoginManager:
-    """The :class:`LoginManager` registered on ``app``, by default the
-    current app.
-
-    :raises RuntimeError: No manager is registered on the app.
-    """
-    if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    try:
-        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
-    except KeyError:
-        raise RuntimeError(
-            "No LoginManager is registered on this app. Create one and call"
-            " login_manager.init_app(app) in your app factory."
-        ) from None
-
-
-def is_api_request() -> bool:
-    """Whether the current request should get JSON errors rather than
-    redirects: its view was marked with :func:`api_view`, its blueprint is in
-    :attr:`LoginManager.api_blueprints`, or it prefers JSON to HTML.
-
-    .. versionadded:: 0.1.0
-    """
-    view = current_app.view_functions.get(request.endpoint or "")
-
-    if view is not None and getattr(view, "_sessionauth_api", False):
-        return True
-
-    manager = get_manager()
-    blueprints = request.blueprints
-
-    if manager.api_blueprints and any(
-        name in manager.api_blueprints for name in blueprints
-    ):
-        return True
-
-    accept = request.accept_mimetypes
-
-    if not accept.provided:
-        return False
-
-    return accept.quality("application/json") > accept.quality("text/html")
-
-
-def api_view(view: C) -> C:
-    """Mark a view as an API view: when its user must log in, it answers 401
-    with a JSON body rather than redirecting to the login page.
-
-    .. versionadded:: 0.1.0
-    """
-    view._sessionauth_api = True  # type: ignore[attr-defined]
-    return view

@@ -100,3 +100,26 @@ class AnonymousUserMixin:
 
     def get_id(self) -> None:
         return None
+
+
+def session_token(user: object) -> str | None:
+    """The session token of ``user``: what its ``get_session_token()``
+    returns, or None for a class without one.
+
+    :raises TypeError: ``get_session_token()`` returned something other than
+        a :class:`str` or None.
+    """
+    getter = getattr(user, "get_session_token", None)
+
+    if getter is None:
+        return None
+
+    token = getter()
+
+    if token is None or isinstance(token, str):
+        return token
+
+    raise TypeError(
+        f"{type(user).__name__}.get_session_token() must return a str or"
+        f" None, not {type(token).__name__}."
+    )

@@ -1,24 +1,33 @@
-"""Session protection: the identifier that ties a session to a client."""
+"""Session protection: the identifier that ties a login to a client, and the
+verdict on a session whose identifier is not the client's.
+"""
 
 from __future__ import annotations
 
+import enum
+import functools
 import hmac
+import typing as t
 from hashlib import sha512
 
 from flask import request
+
+from .config import session_protection_mode
+
+if t.TYPE_CHECKING:
+    from flask import Request
 
 #: How many hex digits of the identifier a session written by this extension
 #: stores. 128 bits tell clients apart as well as 512 do, and the shorter
 #: value keeps the session cookie small enough that Flask need not compress
 #: it, which is most of what a request costs this extension.
 SHORT_IDENTIFIER_LENGTH = 32
+#: User-Agent values longer than this are hashed every time rather than
+#: remembered, so that no client can fill the cache with large keys.
+_CACHED_AGENT_LENGTH = 512
 
 
-def identifier_for(address: str | None, agent: str | None) -> str:
-    """The identifier of a client with this address and User-Agent: a SHA-512,
-    formatted as flask-login 0.6.3 formats it so that sessions flask-login
-    wrote keep validating.
-    """
+def _hash_identifier(address: str | None, agent: str | None) -> str:
     # flask-login formats the byte strings themselves (b'...') into the text
     # it hashes; doing the same keeps its identifiers valid.
     base = (
@@ -28,15 +37,56 @@ def identifier_for(address: str | None, agent: str | None) -> str:
     return sha512(base.encode("utf-8")).hexdigest()
 
 
-def create_identifier() -> str:
-    """The identifier of the client making the current request.
+# The same few clients come back request after request; the identifier is a
+# pure function of its two inputs, so remembering it changes no result.
+_cached_identifier = functools.lru_cache(maxsize=1024)(_hash_identifier)
 
-    The address is ``request.remote_addr``. Unlike flask-login, the
-    ``X-Forwarded-For`` header is never read, because any client can send it.
-    Behind a proxy, apply :class:`werkzeug.middleware.proxy_fix.ProxyFix` so
-    that ``remote_addr`` is the client's address.
+
+def identifier_for(address: str | None, agent: str | None) -> str:
+    """The identifier of a client with this address and User-Agent: a SHA-512,
+    formatted as flask-login 0.6.3 formats it so that sessions flask-login
+    wrote keep validating.
     """
-    return identifier_for(request.remote_addr, request.headers.get("User-Agent"))
+    if agent is not None and len(agent) > _CACHED_AGENT_LENGTH:
+        return _hash_identifier(address, agent)
+
+    return _cached_identifier(address, agent)
+
+
+def client_identifier(req: Request) -> str:
+    """The identifier of the client that sent ``req``: its
+    :attr:`~flask.Request.remote_addr` and its ``User-Agent`` header.
+
+    ``remote_addr`` is read from the request, not from the WSGI environ, so a
+    request class that overrides it (to take the address from a CDN's
+    header, say) is obeyed. Unlike flask-login, ``X-Forwarded-For`` is never
+    read, because any client can send it; behind a proxy, apply
+    :class:`werkzeug.middleware.proxy_fix.ProxyFix`.
+
+    .. versionchanged:: 0.2.0
+        Reads ``request.remote_addr`` rather than ``REMOTE_ADDR`` from the
+        WSGI environ.
+    """
+    return identifier_for(req.remote_addr, req.headers.get("User-Agent"))
+
+
+def create_identifier() -> str:
+    """The identifier of the client making the current request; see
+    :func:`client_identifier`.
+    """
+    return client_identifier(request)
+
+
+def identify(req: Request, generator: t.Callable[[], str]) -> str:
+    """The identifier of the client that sent ``req``, made by ``generator``
+    (a manager's :attr:`~flask_sessionauth.LoginManager.identifier_generator`)
+    unless that is the default, which is given ``req`` rather than looking it
+    up again.
+    """
+    if generator is create_identifier:
+        return client_identifier(req)
+
+    return generator()
 
 
 def short_identifier(identifier: str) -> str:
@@ -57,3 +107,41 @@ def identifiers_match(stored: object, identifier: str) -> bool:
     return len(stored) == SHORT_IDENTIFIER_LENGTH and hmac.compare_digest(
         stored, identifier[:SHORT_IDENTIFIER_LENGTH]
     )
+
+
+class Verdict(enum.Enum):
+    """What session protection decides about a login."""
+
+    #: The login belongs to this client, or protection is off.
+    KEEP = enum.auto()
+    #: Another client's login, kept but no longer fresh ("basic" protection,
+    #: or a permanent session under "strong").
+    NOT_FRESH = enum.auto()
+    #: Another client's login, ended ("strong" protection).
+    END = enum.auto()
+
+
+def verdict(
+    mode: object, stored: object, identifier: str, *, permanent: bool
+) -> Verdict:
+    """Judge a login whose session holds ``stored`` as its ``_id``, for the
+    client whose identifier is ``identifier``.
+
+    :param mode: ``"basic"``, ``"strong"`` or None.
+    :param permanent: Whether the session is permanent; "strong" only marks
+        a permanent session not fresh, as flask-login does.
+    :raises ValueError: ``mode`` is not one of the allowed values.
+    """
+    if mode is None:
+        return Verdict.KEEP
+
+    if mode != "basic" and mode != "strong":
+        session_protection_mode(mode)  # raises, naming the allowed values
+
+    if identifiers_match(stored, identifier):
+        return Verdict.KEEP
+
+    if mode == "basic" or permanent:
+        return Verdict.NOT_FRESH
+
+    return Verdict.END

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hmac
-import json
 import logging
 import typing as t
 from datetime import datetime
@@ -27,14 +27,13 @@ from hashlib import sha512
 from flask import current_app
 from itsdangerous import BadData
 from itsdangerous import BadSignature
+from itsdangerous import BadTimeSignature
 from itsdangerous import Signer
 from itsdangerous import TimestampSigner
-from itsdangerous.encoding import base64_decode
-from itsdangerous.encoding import base64_encode
-from itsdangerous.encoding import bytes_to_int
-from itsdangerous.encoding import want_bytes
+from itsdangerous import URLSafeTimedSerializer
 
 from .config import MAX_REMEMBER_SECONDS
+from .config import MAX_USER_ID_LENGTH
 from .config import remember_seconds
 from .config import setting
 
@@ -103,26 +102,7 @@ def secret_keys(config: Config) -> list[t.Any]:
     return [*fallbacks, key]
 
 
-class _CachingSigner(Signer):
-    """A signer that derives each key once, not on every signature: a
-    keyring is kept for as long as the keys stay the same.
-    """
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._derived: dict[bytes, bytes] = {}
-
-    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        raw = self.secret_key if secret_key is None else want_bytes(secret_key)
-
-        try:
-            return self._derived[raw]
-        except KeyError:
-            key = self._derived[raw] = super().derive_key(raw)
-            return key
-
-
-class _RememberSigner(_CachingSigner, TimestampSigner):
+class _RememberSigner(TimestampSigner):
     """The remember cookie's timestamp signer, on the login manager's clock."""
 
     def __init__(
@@ -146,75 +126,70 @@ class KeyMatch(enum.Enum):
     FALLBACK = enum.auto()
 
 
+def _remember_serializer(
+    keys: list[t.Any], clock: t.Callable[[], float]
+) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        keys,
+        salt=REMEMBER_SALT,
+        signer=_RememberSigner,
+        signer_kwargs={"digest_method": sha256, "clock": clock},
+    )
+
+
+def _token_signer(keys: list[t.Any]) -> Signer:
+    return Signer(keys, salt=TOKEN_SALT, digest_method=sha256)
+
+
 class Keyring:
-    """The itsdangerous objects for one set of keys, cached by the manager
-    so they are not built again on every request.
+    """The itsdangerous objects for one set of keys.
 
     Signatures are checked with the current key first, and with the fallback
     keys only when that fails, so the caller learns which one matched.
     """
 
     def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
-        self.keys = keys
         current, old = keys[-1:], keys[:-1]
-        self.remember = _RememberSigner(
-            current, salt=REMEMBER_SALT, digest_method=sha256, clock=clock
-        )
-        self.token = _CachingSigner(current, salt=TOKEN_SALT, digest_method=sha256)
-        self.old_remember: Signer | None = None
-        self.old_token: Signer | None = None
-
-        if old:
-            self.old_remember = _CachingSigner(
-                old, salt=REMEMBER_SALT, digest_method=sha256
-            )
-            self.old_token = _CachingSigner(old, salt=TOKEN_SALT, digest_method=sha256)
-
-    @staticmethod
-    def _match(
-        current: Signer, old: Signer | None, value: bytes, signature: bytes
-    ) -> KeyMatch:
-        if current.verify_signature(value, signature):
-            return KeyMatch.CURRENT
-
-        if old is not None and old.verify_signature(value, signature):
-            return KeyMatch.FALLBACK
-
-        return KeyMatch.NONE
+        self._remember = _remember_serializer(current, clock)
+        self._token = _token_signer(current)
+        self._old_remember = _remember_serializer(old, clock) if old else None
+        self._old_token = _token_signer(old) if old else None
 
     def dump_remember(self, data: list[t.Any]) -> str:
-        payload = base64_encode(json.dumps(data, separators=(",", ":")))
-        return self.remember.sign(payload).decode("ascii")
+        """Sign and serialize a remember cookie's data, timestamped now."""
+        return self._remember.dumps(data)
 
-    def load_remember(self, value: str) -> tuple[t.Any, int, KeyMatch]:
-        """Verify a remember cookie and return its data, the time it was
-        signed and the key that signed it, or raise
-        :exc:`itsdangerous.BadData`.
+    def load_remember(self, value: str) -> tuple[t.Any, float, KeyMatch]:
+        """Verify a remember cookie and return its data, when it was signed
+        (seconds since the epoch) and the key that signed it.
 
-        This is :meth:`TimestampSigner.unsign` with the work it does for a
-        general caller left out; the signature is checked by the signers.
+        :raises itsdangerous.BadData: The cookie is not valid.
         """
-        signed = value.encode("ascii")
-        body, sep, signature = signed.rpartition(b".")
-        match = KeyMatch.NONE
+        try:
+            data, signed_at = self._load(self._remember, value)
+            match = KeyMatch.CURRENT
+        except BadSignature:
+            if self._old_remember is None:
+                raise
 
-        if sep:
-            match = self._match(self.remember, self.old_remember, body, signature)
+            data, signed_at = self._load(self._old_remember, value)
+            match = KeyMatch.FALLBACK
 
-        if match is KeyMatch.NONE:
-            raise BadSignature("Signature does not match.")
+        return data, signed_at.timestamp(), match
 
-        payload, sep, timestamp = body.rpartition(b".")
-
-        if not sep:
-            raise BadSignature("Timestamp missing.")
-
-        signed_at = bytes_to_int(base64_decode(timestamp))
-        return json.loads(base64_decode(payload)), signed_at, match
+    @staticmethod
+    def _load(serializer: URLSafeTimedSerializer, value: str) -> tuple[t.Any, t.Any]:
+        try:
+            return serializer.loads(value, return_timestamp=True)  # type: ignore[no-any-return]
+        except (ValueError, OverflowError, OSError) as exc:
+            # A correctly signed timestamp too large for a datetime escapes
+            # itsdangerous as the error datetime raised; only a key holder
+            # can send one, but it is still bad data, not a server error.
+            raise BadTimeSignature("Malformed timestamp") from exc
 
     def sign_token(self, token: str) -> str:
         """The signature of a session token, as stored in the session."""
-        return self.token.get_signature(token).decode("ascii")
+        return self._token.get_signature(token).decode("ascii")
 
     def verify_token(self, token: str, signature: object) -> KeyMatch:
         """Which key, if any, ``signature`` of ``token`` was made with."""
@@ -222,11 +197,39 @@ class Keyring:
             return KeyMatch.NONE
 
         try:
-            return self._match(
-                self.token, self.old_token, token.encode(), signature.encode("ascii")
-            )
-        except (BadData, UnicodeError):
+            raw = signature.encode("ascii")
+        except UnicodeError:
             return KeyMatch.NONE
+
+        if self._token.verify_signature(token, raw):
+            return KeyMatch.CURRENT
+
+        if self._old_token is not None and self._old_token.verify_signature(token, raw):
+            return KeyMatch.FALLBACK
+
+        return KeyMatch.NONE
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_keyring(keys: tuple[t.Any, ...], clock: t.Callable[[], float]) -> Keyring:
+    return Keyring(list(keys), clock)
+
+
+def keyring(config: Config, clock: t.Callable[[], float]) -> Keyring:
+    """The :class:`Keyring` for the app's current keys and ``clock``.
+
+    Keyrings hold nothing but what their keys and clock determine, so one is
+    made per set of keys and reused: building the signers again on every
+    request would cost more than using them.
+
+    :raises RuntimeError: ``SECRET_KEY`` is not set.
+    """
+    keys = tuple(secret_keys(config))
+
+    try:
+        return _cached_keyring(keys, clock)
+    except TypeError:  # an unhashable key or clock
+        return Keyring(list(keys), clock)
 
 
 def _legacy_key(key: str | bytes) -> bytes:
@@ -306,7 +309,7 @@ def load(
 
         user_id = decode_cookie(value)
 
-        if not user_id:
+        if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
             logger.debug("Refused a flask-login remember cookie: bad digest.")
             return None
 
@@ -314,7 +317,7 @@ def load(
 
     try:
         data, signed_at, match = keyring.load_remember(value)
-    except (BadData, ValueError, UnicodeError, OverflowError) as exc:
+    except BadData as exc:
         logger.debug("Refused a remember cookie: %s", exc)
         return None
 
@@ -322,7 +325,7 @@ def load(
         isinstance(data, list)
         and len(data) == 3
         and isinstance(data[0], str)
-        and data[0]
+        and 0 < len(data[0]) <= MAX_USER_ID_LENGTH
         and isinstance(data[1], int | float)
         and not isinstance(data[1], bool)
         and 0 < data[1] <= MAX_REMEMBER_SECONDS
@@ -340,6 +343,24 @@ def load(
 
     stale = match is KeyMatch.FALLBACK
     return RememberCookie(user_id, float(duration), signature, stale=stale)
+
+
+def read(
+    config: Config, clock: t.Callable[[], float], value: str | None
+) -> RememberCookie | None:
+    """What the remember cookie ``value`` says, or None if there is none, it
+    is not valid, or the app has no secret key to check it with.
+    """
+    if value is None:
+        return None
+
+    if not config.get("SECRET_KEY"):
+        # A cookie is client input: without a key to check it, it is ignored
+        # rather than allowed to raise.
+        logger.debug("Ignored a remember cookie: SECRET_KEY is not set.")
+        return None
+
+    return load(value, config, keyring(config, clock), clock())
 
 
 def set_cookie(

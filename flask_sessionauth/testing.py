@@ -7,8 +7,8 @@ import typing as t
 import flask
 from flask.testing import FlaskClient
 
-from .login import login_state
-from .manager import drop_login_keys
+from .session_state import login_state
+from .session_state import write_login
 
 
 def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
@@ -18,7 +18,8 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
 
     The session gets the client's own session-protection identifier, so the
     login holds under ``SESSION_PROTECTION = "strong"``, and is bound to the
-    user's session token, if it has one.
+    user's session token, if it has one. Like any login, it gives a
+    server-side session a new id.
     """
     app = client.application
 
@@ -26,8 +27,7 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
         state = login_state(app, flask.request, user, fresh=fresh)
 
     with client.session_transaction() as sess:
-        drop_login_keys(sess)
-        sess.update(state)
+        write_login(app, sess, state)
 
 
 class SessionAuthClient(FlaskClient):

@@ -25,6 +25,7 @@ from conftest import TokenUser
 from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import encode_cookie
+from flask_sessionauth import login_required
 from flask_sessionauth import rebind_session
 from flask_sessionauth import session_revoked
 from flask_sessionauth import user_loaded_from_cookie
@@ -383,6 +384,7 @@ def test_rebind_keeps_caller_and_refuses_others(
 
 def test_rebind_with_explicit_user(app: Flask, tina: TokenUser) -> None:
     @app.route("/change-explicit")
+    @login_required
     def change_explicit() -> str:
         tina.token = NEW_TOKEN
         rebind_session(tina)
@@ -395,6 +397,27 @@ def test_rebind_with_explicit_user(app: Flask, tina: TokenUser) -> None:
     assert a.get("/change-explicit").text == "rebound"
     assert a.get("/").text == "user:7"
     assert b.get("/").text == "anonymous"
+
+
+def test_rebind_after_an_unchecked_token_change_says_how_to_fix_it(
+    app: Flask, tina: TokenUser
+) -> None:
+    # The token changed before the session's login was ever checked, so the
+    # check finds it revoked: rebinding it anyway could revive a stolen,
+    # revoked session. The app must load the user before changing the token.
+    @app.route("/change-unchecked")
+    def change_unchecked() -> str:
+        tina.token = NEW_TOKEN
+        rebind_session(tina)
+        return "rebound"
+
+    a = app.test_client()
+    login(a, "7")
+
+    with pytest.raises(RuntimeError, match="before changing the token"):
+        a.get("/change-unchecked")
+
+    assert a.get("/").text == "anonymous"
 
 
 def test_rebind_needs_logged_in_user(client: FlaskClient) -> None:

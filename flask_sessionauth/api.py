@@ -1,0 +1,108 @@
+"""API clients: telling API requests from browsers, their JSON 401
+responses, and reading HTTP Basic credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from flask import current_app
+from flask import jsonify
+from flask import request
+
+from .config import setting
+from .extension import get_manager
+
+if t.TYPE_CHECKING:
+    from flask import Request
+    from werkzeug.wrappers import Response
+
+logger = logging.getLogger("flask_sessionauth")
+
+C = t.TypeVar("C", bound=t.Callable[..., t.Any])
+
+#: Basic credentials longer than these are ignored unread, so that no client
+#: makes a password check hash megabytes.
+MAX_USERNAME_LENGTH = 1024
+MAX_PASSWORD_LENGTH = 4096
+
+
+def is_api_request() -> bool:
+    """Whether the current request should get JSON errors rather than
+    redirects: its view was marked with :func:`api_view`, its blueprint is in
+    :attr:`LoginManager.api_blueprints`, or it prefers JSON to HTML.
+
+    .. versionadded:: 0.1.0
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+
+    if view is not None and getattr(view, "_sessionauth_api", False):
+        return True
+
+    api_blueprints = get_manager().api_blueprints
+
+    if api_blueprints and any(name in api_blueprints for name in request.blueprints):
+        return True
+
+    accept = request.accept_mimetypes
+
+    if not accept.provided:
+        return False
+
+    return accept.quality("application/json") > accept.quality("text/html")
+
+
+def api_view(view: C) -> C:
+    """Mark a view as an API view: when its user must log in, it answers 401
+    with a JSON body rather than redirecting to the login page.
+
+    .. versionadded:: 0.1.0
+    """
+    view._sessionauth_api = True  # type: ignore[attr-defined]
+    return view
+
+
+def json_401(error: str, message: str, *, basic_realm: bool) -> Response:
+    """A 401 response with the body ``{"error": ..., "message": ...}``.
+
+    :param basic_realm: Add ``WWW-Authenticate: Basic realm="..."``, the realm
+        being ``BASIC_AUTH_REALM``, quoted.
+    """
+    response = jsonify(error=error, message=message)
+    response.status_code = 401
+
+    if basic_realm:
+        realm = str(setting(current_app.config, "BASIC_AUTH_REALM"))
+        realm = realm.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+
+    return response
+
+
+def basic_credentials(req: Request) -> tuple[str, str] | None:
+    """The username and password of the request's HTTP Basic
+    ``Authorization`` header, parsed by Werkzeug, or None when there are
+    none. A malformed header, an empty username and over-long values count
+    as none.
+    """
+    try:
+        auth = req.authorization
+    except Exception:  # a malformed header is no header
+        logger.debug("Ignored a malformed Authorization header.")
+        return None
+
+    if auth is None or auth.type != "basic":
+        return None
+
+    username = auth.username
+    password = auth.password
+
+    if not username or password is None:
+        return None
+
+    if len(username) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        logger.debug("Ignored over-long Basic credentials.")
+        return None
+
+    return username, password

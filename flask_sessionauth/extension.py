@@ -1,0 +1,61 @@
+"""Where the extension keeps its state: the manager in ``app.extensions``,
+and the per-request user and remember-cookie work on :data:`flask.g`.
+
+Every other module finds the manager and the request's state through these
+names, never through another module's private attributes.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app
+from flask import g
+
+if t.TYPE_CHECKING:
+    from flask.sansio.app import App
+
+    from .manager import LoginManager
+    from .remember import CookieAction
+
+#: The key of the manager in ``app.extensions``.
+EXTENSION_KEY = "sessionauth"
+#: Where the current user is kept on :data:`flask.g` (flask-login's name, which
+#: libraries built on flask-login read).
+USER_KEY = "_login_user"
+#: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
+#: kept on :data:`flask.g`.
+ACTION_KEY = "_sessionauth_cookie_action"
+
+
+def get_manager(app: App | None = None) -> LoginManager:
+    """The :class:`~flask_sessionauth.LoginManager` registered on ``app``, by
+    default the current app.
+
+    :raises RuntimeError: No manager is registered on the app.
+    """
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    try:
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError(
+            "No LoginManager is registered on this app. Create one and call"
+            " login_manager.init_app(app) in your app factory."
+        ) from None
+
+
+def set_cookie_action(action: CookieAction) -> None:
+    """Ask the ``after_request`` hook to set or delete the remember cookie."""
+    setattr(g, ACTION_KEY, action)
+
+
+def cancel_cookie_action() -> None:
+    """Withdraw remember-cookie work asked for earlier in the request."""
+    g.pop(ACTION_KEY, None)
+
+
+def cookie_action() -> CookieAction | None:
+    """The remember-cookie work asked for so far in this request."""
+    return g.get(ACTION_KEY)  # type: ignore[no-any-return]

@@ -1,0 +1,154 @@
+"""What a login writes into the session, and the one function that writes it.
+
+Every login reaches the session through :func:`write_login`: a login with a
+password (:func:`~flask_sessionauth.login_user`, HTTP Basic), a login
+restored from the remember cookie, :func:`~flask_sessionauth.rebind_session`
+and the test client. It writes the keys first and then renews the session
+id, in that order, so that a session id a client held before the login never
+carries it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app
+from flask import g
+from flask import request
+from flask import session
+
+from . import remember
+from .config import LOGIN_SESSION_KEYS
+from .config import setting
+from .extension import cancel_cookie_action
+from .extension import get_manager
+from .extension import set_cookie_action
+from .extension import USER_KEY
+from .mixins import session_token
+from .protection import identify
+from .protection import short_identifier
+from .remember import CookieAction
+from .signals import user_logged_in
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask import Request
+    from flask.sessions import SessionMixin
+
+    from .manager import LoginManager
+
+
+def write_login(
+    app: Flask,
+    sess: SessionMixin,
+    keys: t.Mapping[str, object],
+    *,
+    replace: bool = True,
+) -> None:
+    """Write a login into ``sess``, then give a server-side session a new id.
+
+    :param keys: The login's session keys. A key whose value is None is
+        removed.
+    :param replace: Drop what the session held of an earlier login first.
+        False only when changing the login in place (rebinding it).
+
+    The order matters: Flask-Session does not renew the id of a session it
+    counts as empty, and a session is empty just before a login more often
+    than not (after :meth:`~dict.clear`, after a logout, after a revoked login
+    was dropped). Written first, the login makes it non-empty.
+    """
+    if replace:
+        drop_login_keys(sess)
+
+    for key, value in keys.items():
+        if value is None:
+            sess.pop(key, None)
+        else:
+            sess[key] = value
+
+    regenerate_session(app, sess)
+
+
+def regenerate_session(app: Flask, sess: SessionMixin) -> None:
+    """Give a server-side session a new id, where the session interface can
+    (Flask-Session 0.7 and later): the old id's stored data is deleted, so an
+    id known before a login is useless after it. Signed cookie sessions have
+    no id to renew.
+    """
+    regenerate = getattr(app.session_interface, "regenerate", None)
+
+    if callable(regenerate):
+        regenerate(sess)
+
+
+def drop_login_keys(sess: SessionMixin) -> None:
+    """Remove every key of a login from ``sess``; other keys stay."""
+    for key in LOGIN_SESSION_KEYS:
+        sess.pop(key, None)
+
+
+def login_state(
+    app: Flask,
+    req: Request,
+    user: t.Any,
+    *,
+    fresh: bool,
+    remember_seconds: float | None = None,
+) -> dict[str, t.Any]:
+    """The session keys that a login of ``user`` from ``req`` writes."""
+    manager = get_manager(app)
+    token = session_token(user)
+    return {
+        "_user_id": getattr(user, manager.id_attribute)(),
+        "_fresh": fresh,
+        "_id": short_identifier(identify(req, manager.identifier_generator)),
+        "_fresh_at": fresh_stamp(app, manager) if fresh else None,
+        "_token_sig": (
+            None
+            if token is None
+            else remember.keyring(app.config, manager.clock).sign_token(token)
+        ),
+        "_remember_seconds": remember_seconds,
+    }
+
+
+def fresh_stamp(app: Flask, manager: LoginManager) -> int | None:
+    """The ``_fresh_at`` value of a fresh login made now, or None when the
+    app has no freshness window: only such apps pay for the key in every
+    session.
+    """
+    if setting(app.config, "FRESH_LOGIN_MAX_AGE") is None:
+        return None
+
+    return int(manager.clock())
+
+
+def start_login(
+    user: t.Any,
+    *,
+    fresh: bool = True,
+    remember_seconds: float | None = None,
+    set_cookie: bool = False,
+) -> None:
+    """Log ``user`` in to the current session: write the login, ask for the
+    remember cookie to be set or for a stale one to be deleted, make ``user``
+    the current user and send :data:`~flask_sessionauth.user_logged_in`.
+
+    :param set_cookie: Issue a remember cookie for this login.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = login_state(
+        app, request, user, fresh=fresh, remember_seconds=remember_seconds
+    )
+    write_login(app, session, state)
+
+    if set_cookie:
+        set_cookie_action(CookieAction.SET)
+    elif setting(app.config, "REMEMBER_COOKIE_NAME") in request.cookies:
+        # Whoever's cookie that is, it must not outlive this login.
+        set_cookie_action(CookieAction.CLEAR)
+    else:
+        cancel_cookie_action()
+
+    setattr(g, USER_KEY, user)
+    user_logged_in.send(app, user=user)
