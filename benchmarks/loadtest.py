@@ -192,7 +192,9 @@ def log_in(port: int, account: Account, timeout: float) -> Credentials:
             body=form,
         )
         cookies = done.set_cookies()
-        if done.status != 302 or not {SESSION_COOKIE, REMEMBER_COOKIE} <= set(cookies):
+        # flask.redirect() answers 302 up to Flask 3.1, 303 from Flask 3.2.
+        redirected = done.status in (302, 303)
+        if not redirected or not {SESSION_COOKIE, REMEMBER_COOKIE} <= set(cookies):
             raise SetupFailed(
                 f"{account.username}: the login form answered {done.status} and"
                 f" set {sorted(cookies)}, not a redirect with both cookies"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask import redirect
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -174,6 +175,22 @@ def recording(signal: Signal) -> t.Iterator[Calls]:
         yield calls
 
 
+#: The status ``flask.redirect()`` gives when no code is passed: 302 up to
+#: Flask 3.1, 303 from Flask 3.2. Every redirect the package, the test apps
+#: and the example app send is such a call, so Flask picks the code.
+FLASK_REDIRECT_CODE: int = redirect("/").status_code
+
+
+def is_redirect(response: TestResponse) -> bool:
+    """Whether ``response`` is a redirect with the status Flask picks by default.
+
+    Stricter than "any 3xx": on a given Flask exactly one code passes (302
+    before Flask 3.2, 303 from 3.2). The ``Location`` header is for the
+    caller to check.
+    """
+    return response.status_code == FLASK_REDIRECT_CODE
+
+
 def deletes_cookie(response: TestResponse, name: str) -> bool:
     """Whether a ``Set-Cookie`` header drops ``name`` (empty, Max-Age=0)."""
     for header in response.headers.getlist("Set-Cookie"):
@@ -204,5 +221,7 @@ __all__: t.Sequence[str] = [
     "session_data",
     "recording",
     "deletes_cookie",
+    "FLASK_REDIRECT_CODE",
+    "is_redirect",
     "empties_cookie",
 ]

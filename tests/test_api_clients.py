@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from conftest import cookie_value
+from conftest import is_redirect
 from conftest import session_data
 from conftest import User
 from flask_sessionauth import api_view
@@ -400,7 +401,7 @@ def test_html_requests_redirect_with_flash(
 
     response = client.get("/protected", headers=headers)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.location is not None
     location = urlsplit(response.location)
     assert location.path == "/signin"
@@ -415,7 +416,7 @@ def test_html_request_redirects_with_basic_loader(
 ) -> None:
     login_manager.login_view = "signin"
     response = basic_client.get("/protected", headers=BROWSER)
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert "WWW-Authenticate" not in response.headers
 
 
@@ -430,7 +431,7 @@ def test_api_blueprint_gets_json_even_for_html(
 
     # A blueprint not listed is a browser's.
     response = client.get("/bp-web/thing", headers=BROWSER)
-    assert response.status_code == 302
+    assert is_redirect(response)
 
 
 def test_api_blueprint_served_when_logged_in(
@@ -470,4 +471,4 @@ def test_needs_refresh_for_api_request(
 
     # A browser on a page that is not an API is sent to log in again.
     response = client.get("/fresh-only", headers=BROWSER)
-    assert response.status_code == 302
+    assert is_redirect(response)

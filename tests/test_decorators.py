@@ -13,6 +13,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
 
 from conftest import Clock
+from conftest import is_redirect
 from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
@@ -125,7 +126,7 @@ def test_anonymous_is_redirected_to_login_view(
 
     response = site_client.get(url)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"].startswith("/login/1?next=")
 
 
@@ -179,7 +180,7 @@ def test_fresh_login_required_sends_stale_login_to_refresh_view(
 
     response = site_client.get(url)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"].startswith("/reauth?next=")
 
 

@@ -19,10 +19,11 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
+from conftest import is_redirect
 from example_app import create_app
 from example_app import models
 from example_app.db import connect
-from flask_sessionauth.manager import get_manager
+from flask_sessionauth.extension import get_manager
 
 PASSWORD = "correct horse"
 NEW_PASSWORD = "battery staple"
@@ -110,7 +111,7 @@ def register(client: FlaskClient, username: str, password: str) -> None:
         "/auth/register",
         {"username": username, "password": password, "confirm": password},
     )
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/auth/login"
 
 
@@ -176,7 +177,7 @@ def test_register_then_login_with_remember(client: FlaskClient) -> None:
 
     response = login(client, "alice", remember=True)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/"
     assert cookie(client, REMEMBER_COOKIE)
     page = text(client.get("/"))
@@ -229,7 +230,7 @@ def test_profile_requires_login_and_returns_there(
 ) -> None:
     response = client.get("/profile")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/auth/login?next=%2Fprofile"
 
     location = response.headers["Location"]
@@ -239,7 +240,7 @@ def test_profile_requires_login_and_returns_there(
     # The login form posts back to the URL it came from, next included.
     response = submit(client, location, {"username": "alice", "password": PASSWORD})
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/profile"
     page = text(client.get("/profile"))
     assert "<dt>Username</dt><dd>alice</dd>" in page
@@ -260,7 +261,7 @@ def test_hostile_next_lands_on_home(
 ) -> None:
     response = login(client, "alice", next=target)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/"
 
 
@@ -269,7 +270,7 @@ def test_login_page_sends_logged_in_user_on(client: FlaskClient, alice: str) -> 
 
     response = client.get("/auth/login?next=/profile")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/profile"
 
 
@@ -281,13 +282,13 @@ def test_logout_clears_session_and_remember_cookie(
 
     response = logout(client)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/"
     assert cookie(client, REMEMBER_COOKIE) is None
     page = text(client.get("/"))
     assert "Hello, stranger" in page
     assert "You have been logged out." in page
-    assert client.get("/profile").status_code == 302
+    assert is_redirect(client.get("/profile"))
 
 
 def test_logout_is_post_only(client: FlaskClient, alice: str) -> None:
@@ -332,7 +333,7 @@ def test_settings_after_remember_cookie_needs_reauthentication(
     client.delete_cookie(SESSION_COOKIE)
     response = client.get("/settings")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     location = response.headers["Location"]
     assert location.startswith("/auth/reauthenticate?next=")
     assert "Fresh login</dt>\n    <dd>no" in text(client.get("/profile"))
@@ -340,11 +341,11 @@ def test_settings_after_remember_cookie_needs_reauthentication(
     response = submit(client, location, {"password": "wrong password"})
     assert response.status_code == 200
     assert "Wrong password." in text(response)
-    assert client.get("/settings").status_code == 302
+    assert is_redirect(client.get("/settings"))
 
     response = submit(client, location, {"password": PASSWORD})
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/settings"
     assert client.get("/settings").status_code == 200
 
@@ -358,7 +359,7 @@ def test_fresh_login_expires(app: Flask, client: FlaskClient, alice: str) -> Non
     clock.now += timedelta(minutes=16).total_seconds()
 
     response = client.get("/settings")
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"].startswith("/auth/reauthenticate")
     # A stale login still opens pages that need only a login.
     assert client.get("/profile").status_code == 200
@@ -367,7 +368,7 @@ def test_fresh_login_expires(app: Flask, client: FlaskClient, alice: str) -> Non
 def test_reauthenticate_requires_login(client: FlaskClient) -> None:
     response = client.get("/auth/reauthenticate")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"].startswith("/auth/login?next=")
 
 
@@ -384,20 +385,20 @@ def test_change_password_revokes_other_clients(app: Flask, alice: str) -> None:
 
     response = change_password(client_b, PASSWORD, NEW_PASSWORD)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"] == "/settings"
     assert "Your password has been changed." in text(client_b.get("/settings"))
 
     # A's session is refused, and its remember cookie is deleted.
     response = client_a.get("/profile")
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.headers["Location"].startswith("/auth/login")
     assert cookie(client_a, REMEMBER_COOKIE) is None
 
     # A's remember cookie, replayed alone, is refused too.
     replay = app.test_client()
     replay.set_cookie(REMEMBER_COOKIE, remember_a)
-    assert replay.get("/profile").status_code == 302
+    assert is_redirect(replay.get("/profile"))
     assert "Hello, stranger" in text(replay.get("/"))
 
     # B stays logged in, by its session and by its rebound remember cookie.
@@ -407,7 +408,7 @@ def test_change_password_revokes_other_clients(app: Flask, alice: str) -> None:
 
     # Only the new password works now.
     assert login(app.test_client(), "alice").status_code == 200
-    assert login(app.test_client(), "alice", NEW_PASSWORD).status_code == 302
+    assert is_redirect(login(app.test_client(), "alice", NEW_PASSWORD))
 
 
 def test_change_password_needs_old_password(app: Flask, alice: str) -> None:
@@ -421,7 +422,7 @@ def test_change_password_needs_old_password(app: Flask, alice: str) -> None:
     assert response.status_code == 200
     assert "That is not your current password." in text(response)
     assert client_a.get("/profile").status_code == 200
-    assert login(app.test_client(), "alice").status_code == 302
+    assert is_redirect(login(app.test_client(), "alice"))
 
 
 def test_change_password_checks_confirmation(client: FlaskClient, alice: str) -> None:
@@ -582,7 +583,7 @@ def test_api_password_revokes_html_sessions(app: Flask, alice: str) -> None:
     )
 
     assert response.status_code == 204
-    assert browser.get("/profile").status_code == 302
+    assert is_redirect(browser.get("/profile"))
 
 
 def test_api_logout(client: FlaskClient, alice: str) -> None:

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import Clock
+from conftest import is_redirect
 from conftest import User
 from flask_sessionauth import confirm_login
 from flask_sessionauth import current_user
@@ -121,7 +122,7 @@ def test_stale_login_redirects_to_refresh_view(
 
     response = client.get("/fresh-only")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.location is not None
     location = urlsplit(response.location)
     assert location.path == "/reauth"

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from jinja2 import UndefinedError
 from werkzeug.wrappers import Response
 
+from conftest import is_redirect
 from conftest import User
 from flask_sessionauth import api_view
 from flask_sessionauth import current_user
@@ -287,7 +288,7 @@ def test_unauthorized_redirects_to_login_view_with_next(
 
     response = site_client.get("/protected?a=1&b=two")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     host, path, query = location(response)
     assert host in ("", "localhost")
     assert path == "/signin"
@@ -301,7 +302,7 @@ def test_unauthorized_to_an_absolute_login_url_keeps_full_next(
 
     response = site_client.get("/protected?a=1")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response) == (
         "sso.example.com",
         "/login",
@@ -359,7 +360,7 @@ def test_unauthorized_without_login_message_flashes_nothing(
 
     response = site_client.get("/protected")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert flashes(site_client) == []
 
 
@@ -379,7 +380,7 @@ def test_blueprint_login_views_with_fallback(
 
     response = site_client.get(url)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response)[1:] == (expected, {"next": [url]})
 
 
@@ -388,7 +389,7 @@ def test_blueprint_login_view_without_app_login_view(
 ) -> None:
     login_manager.blueprint_login_views = {"admin": "admin.signin"}
 
-    assert site_client.get("/admin/page").status_code == 302
+    assert is_redirect(site_client.get("/admin/page"))
     assert site_client.get("/shop/page").status_code == 401
     assert site_client.get("/protected").status_code == 401
 
@@ -451,7 +452,7 @@ def test_use_session_for_next(
 
     response = site_client.get("/protected?a=1")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response)[1:] == ("/signin", {})
 
     with site_client.session_transaction() as sess:
@@ -479,7 +480,7 @@ def test_force_host_for_redirects(
 
     response = site_client.get("/protected?a=1", headers={"Host": "evil.test"})
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response) == (
         "login.example.org",
         "/signin",
@@ -563,7 +564,7 @@ def test_needs_refresh_redirects_to_refresh_view(
 
     response = site_client.get("/fresh?x=1")
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response)[1:] == ("/reauth", {"next": ["/fresh?x=1"]})
     assert flashes(site_client) == [["message", REFRESH_MESSAGE]]
 
@@ -589,7 +590,7 @@ def test_needs_refresh_without_message_flashes_nothing(
     login_manager.needs_refresh_message = None
     site_client.get("/stale/1")
 
-    assert site_client.get("/fresh").status_code == 302
+    assert is_redirect(site_client.get("/fresh"))
     assert flashes(site_client) == []
 
 
@@ -695,7 +696,7 @@ def test_html_requests_keep_the_redirect(
 
     response = site_client.get("/protected", headers=headers)
 
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert location(response)[1] == "/signin"
 
 
@@ -776,7 +777,7 @@ def test_api_blueprint_not_listed_keeps_redirect(
 ) -> None:
     login_manager.login_view = "signin"
 
-    assert site_client.get("/api/data", headers=BROWSER).status_code == 302
+    assert is_redirect(site_client.get("/api/data", headers=BROWSER))
 
 
 @pytest.mark.parametrize("url", ["/marked-outer", "/marked-inner"])

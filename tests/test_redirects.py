@@ -14,6 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.wrappers import Response
 
+from conftest import is_redirect
 from flask_sessionauth import LoginManager
 from flask_sessionauth.redirects import get_next_url
 from flask_sessionauth.redirects import is_safe_redirect_url
@@ -683,7 +684,7 @@ def test_encoded_query_value_is_checked_decoded(next_client: FlaskClient) -> Non
 
 def test_redirect_goes_to_default_for_unsafe_next(next_client: FlaskClient) -> None:
     response = next_client.post("/after-login?next=https://evil.com/")
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert response.location == "/home"
     response = next_client.post("/after-login?next=/profile")
     assert response.location == "/profile"
@@ -784,5 +785,5 @@ def test_round_trip_through_login_required(
 
     client = app.test_client()
     response = client.get("/protected?tab=2")
-    assert response.status_code == 302
+    assert is_redirect(response)
     assert client.get(response.location).text == "/protected?tab=2"
