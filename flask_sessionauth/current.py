@@ -21,19 +21,22 @@ def get_user() -> UserProtocol:
 
     :raises RuntimeError: Called outside a request.
     """
-    if not has_request_context():
-        raise RuntimeError(
-            "current_user is only available while handling a request. In a"
-            " test, use app.test_request_context() or the test client; in a"
-            " CLI command or background job, load the user yourself."
-        )
+    # Each attribute read through a Flask proxy looks the context up again;
+    # on this path, called more than once in every request, the objects are
+    # taken from the proxies once.
+    if has_request_context():
+        user = g._get_current_object().get(USER_KEY)
 
-    user = g.get(USER_KEY)
+        if user is None:
+            user = get_manager().find_user()
 
-    if user is None:
-        user = get_manager().find_user()
+        return user  # type: ignore[no-any-return]
 
-    return user  # type: ignore[no-any-return]
+    raise RuntimeError(
+        "current_user is only available while handling a request. In a"
+        " test, use app.test_request_context() or the test client; in a"
+        " CLI command or background job, load the user yourself."
+    )
 
 
 def user_context_processor() -> dict[str, t.Any]:

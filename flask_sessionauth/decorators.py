@@ -28,14 +28,21 @@ def _refusal(fresh: bool) -> t.Any | None:
             " request. Call it through the app, e.g. with app.test_client()."
         )
 
-    if request.method in EXEMPT_METHODS or current_app.config.get("LOGIN_DISABLED"):
+    # Objects taken from the proxies once: each attribute read through a
+    # proxy looks the context up again.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    if (
+        request._get_current_object().method in EXEMPT_METHODS  # type: ignore[attr-defined]
+        or app.config.get("LOGIN_DISABLED")
+    ):
         return None
 
     if not get_user().is_authenticated:
-        return get_manager().unauthorized()
+        return get_manager(app).unauthorized()
 
     if fresh and not login_fresh():
-        return get_manager().needs_refresh()
+        return get_manager(app).needs_refresh()
 
     return None
 

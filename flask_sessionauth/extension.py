@@ -48,14 +48,14 @@ def get_manager(app: App | None = None) -> LoginManager:
 
 def set_cookie_action(action: CookieAction) -> None:
     """Ask the ``after_request`` hook to set or delete the remember cookie."""
-    setattr(g, ACTION_KEY, action)
+    setattr(g._get_current_object(), ACTION_KEY, action)
 
 
 def cancel_cookie_action() -> None:
     """Withdraw remember-cookie work asked for earlier in the request."""
-    g.pop(ACTION_KEY, None)
+    g._get_current_object().pop(ACTION_KEY, None)
 
 
 def cookie_action() -> CookieAction | None:
     """The remember-cookie work asked for so far in this request."""
-    return g.get(ACTION_KEY)  # type: ignore[no-any-return]
+    return g._get_current_object().get(ACTION_KEY)  # type: ignore[no-any-return]

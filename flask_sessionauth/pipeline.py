@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import logging
 import typing as t
@@ -69,6 +70,7 @@ from .signals import user_loaded_from_request
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask import Request
+    from flask.ctx import _AppCtxGlobals
     from flask.sessions import SessionMixin
     from werkzeug.wrappers import Response
 
@@ -77,7 +79,7 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger("flask_sessionauth")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Visit:
     """The objects of the current request that the sources work on, looked
     up once through Flask's proxies.
@@ -87,6 +89,7 @@ class Visit:
     app: Flask
     session: SessionMixin
     request: Request
+    g: _AppCtxGlobals
 
     @classmethod
     def current(cls, manager: LoginManager) -> Visit:
@@ -95,6 +98,7 @@ class Visit:
             current_app._get_current_object(),  # type: ignore[attr-defined]
             session._get_current_object(),  # type: ignore[attr-defined]
             request._get_current_object(),  # type: ignore[attr-defined]
+            g._get_current_object(),
         )
 
     def keyring(self) -> remember.Keyring:
@@ -102,7 +106,7 @@ class Visit:
 
     def call(self, callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Call a loader, running it to completion if it is ``async``."""
-        if inspect.iscoroutinefunction(callback):
+        if _is_async(callback):
             _refuse_inside_event_loop()
             return self.app.ensure_sync(callback)(*args)
 
@@ -154,7 +158,7 @@ def run(manager: LoginManager) -> t.Any:
     if user is None:
         user = manager.anonymous_user()
 
-    setattr(g, USER_KEY, user)
+    setattr(visit.g, USER_KEY, user)
     return user
 
 
@@ -192,7 +196,7 @@ def from_remember_cookie(visit: Visit) -> t.Any:
     value = visit.request.cookies.get(setting(visit.app.config, "REMEMBER_COOKIE_NAME"))
 
     # A cookie another step has just condemned must not bring its login back.
-    if value is None or cookie_action() is CookieAction.CLEAR:
+    if value is None or visit.g.get(ACTION_KEY) is CookieAction.CLEAR:
         return None
 
     cookie = remember.read(visit.app.config, visit.manager.clock, value)
@@ -370,7 +374,7 @@ def after_request(response: Response) -> Response:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     config = app.config
-    action = g.pop(ACTION_KEY, None)
+    action = g._get_current_object().pop(ACTION_KEY, None)
 
     if action is None:
         if config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
@@ -428,7 +432,7 @@ def refresh_cookie(app: Flask, response: Response) -> None:
     # user, which checks protection and revocation, if the view did not.
     user = get_user()
 
-    if g.pop(ACTION_KEY, None) is CookieAction.CLEAR or "_user_id" not in sess:
+    if cookie_action() is CookieAction.CLEAR or "_user_id" not in sess:
         remember.clear_cookie(response, config)
         return
 
@@ -465,6 +469,18 @@ def _valid_user_id(user_id: object) -> object | None:
         return None
 
     return user_id
+
+
+# Asked on every call of a loader; the answer for a given callable never
+# changes, and inspecting it costs more than the lookup.
+_cached_is_async = functools.lru_cache(maxsize=64)(inspect.iscoroutinefunction)
+
+
+def _is_async(callback: t.Callable[..., t.Any]) -> bool:
+    try:
+        return _cached_is_async(callback)
+    except TypeError:  # a callable object need not be hashable
+        return inspect.iscoroutinefunction(callback)
 
 
 def _refuse_inside_event_loop() -> None:

@@ -31,6 +31,7 @@ from itsdangerous import BadTimeSignature
 from itsdangerous import Signer
 from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import want_bytes
 
 from .config import MAX_REMEMBER_SECONDS
 from .config import MAX_USER_ID_LENGTH
@@ -102,7 +103,24 @@ def secret_keys(config: Config) -> list[t.Any]:
     return [*fallbacks, key]
 
 
-class _RememberSigner(TimestampSigner):
+class _KeyCachingSigner(Signer):
+    """A signer that derives each key once rather than for every signature:
+    keyrings are kept for as long as their keys stay the same.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[str | bytes | None, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        try:
+            return self._derived[secret_key]
+        except KeyError:
+            key = self._derived[secret_key] = super().derive_key(secret_key)
+            return key
+
+
+class _RememberSigner(_KeyCachingSigner, TimestampSigner):
     """The remember cookie's timestamp signer, on the login manager's clock."""
 
     def __init__(
@@ -113,6 +131,22 @@ class _RememberSigner(TimestampSigner):
 
     def get_timestamp(self) -> int:
         return int(self._clock())
+
+
+class _RememberSerializer(URLSafeTimedSerializer):
+    """Makes its signer once, not for every cookie, so that the signer's
+    derived keys are kept too.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signer = super().make_signer()
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is None or want_bytes(salt) == self.salt:
+            return self._signer
+
+        return super().make_signer(salt)
 
 
 class KeyMatch(enum.Enum):
@@ -129,7 +163,7 @@ class KeyMatch(enum.Enum):
 def _remember_serializer(
     keys: list[t.Any], clock: t.Callable[[], float]
 ) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
+    return _RememberSerializer(
         keys,
         salt=REMEMBER_SALT,
         signer=_RememberSigner,
@@ -138,7 +172,7 @@ def _remember_serializer(
 
 
 def _token_signer(keys: list[t.Any]) -> Signer:
-    return Signer(keys, salt=TOKEN_SALT, digest_method=sha256)
+    return _KeyCachingSigner(keys, salt=TOKEN_SALT, digest_method=sha256)
 
 
 class Keyring:
