@@ -30,10 +30,10 @@ def _refusal(fresh: bool) -> t.Any | None:
 
     # Objects taken from the proxies once: each attribute read through a
     # proxy looks the context up again.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
 
     if (
-        request._get_current_object().method in EXEMPT_METHODS  # type: ignore[attr-defined]
+        request._get_current_object().method in EXEMPT_METHODS  # type: ignore[attr-defined,unused-ignore]
         or app.config.get("LOGIN_DISABLED")
     ):
         return None

@@ -35,7 +35,7 @@ def get_manager(app: App | None = None) -> LoginManager:
     :raises RuntimeError: No manager is registered on the app.
     """
     if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
 
     try:
         return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]

@@ -91,9 +91,9 @@ def logout_user() -> bool:
         the attributes it was set with, and cancels a remember cookie that
         :func:`login_user` asked for earlier in the same request.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     user = get_user()
-    sess = session._get_current_object()  # type: ignore[attr-defined]
+    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
 
     if setting(app.config, "LOGOUT_CLEAR_SESSION"):
         sess.clear()
@@ -114,9 +114,9 @@ def confirm_login() -> None:
     """Mark the current login fresh again, after the user proved who they
     are (by re-entering their password, say).
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     manager = get_manager(app)
-    sess = session._get_current_object()  # type: ignore[attr-defined]
+    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     sess["_fresh"] = True
     stamp = fresh_stamp(app, manager)
 
@@ -162,7 +162,7 @@ def login_remembered() -> bool:
     deleting. As in flask-login, the cookie's user is not compared with the
     logged-in user.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
 
     if cookie_action() is CookieAction.CLEAR:
         return False

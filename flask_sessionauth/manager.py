@@ -260,7 +260,7 @@ class LoginManager(FlaskLoginNames):
         .. versionchanged:: 0.1.0
             API requests get a 401 JSON response instead of a redirect.
         """
-        user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined]
+        user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
 
         if self.unauthorized_callback is not None:
             return current_app.ensure_sync(self.unauthorized_callback)()
@@ -295,7 +295,7 @@ class LoginManager(FlaskLoginNames):
             API requests get a 401 JSON response,
             ``{"error": "needs_refresh", ...}``, instead of a redirect.
         """
-        user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined]
+        user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
 
         if self.needs_refresh_callback is not None:
             return current_app.ensure_sync(self.needs_refresh_callback)()

@@ -95,9 +95,9 @@ class Visit:
     def current(cls, manager: LoginManager) -> Visit:
         return cls(
             manager,
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            session._get_current_object(),  # type: ignore[attr-defined]
-            request._get_current_object(),  # type: ignore[attr-defined]
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            session._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            request._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
             g._get_current_object(),
         )
 
@@ -372,7 +372,7 @@ def after_request(response: Response) -> Response:
     ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``, re-issue the cookie the client
     sent.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     config = app.config
     action = g._get_current_object().pop(ACTION_KEY, None)
 
@@ -386,7 +386,7 @@ def after_request(response: Response) -> Response:
         remember.clear_cookie(response, config)
         return response
 
-    sess = session._get_current_object()  # type: ignore[attr-defined]
+    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     user_id = sess.get("_user_id")
 
     if user_id is not None:
@@ -415,7 +415,7 @@ def refresh_cookie(app: Flask, response: Response) -> None:
     refreshes only cookies that exist.
     """
     config = app.config
-    sess = session._get_current_object()  # type: ignore[attr-defined]
+    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     user_id = sess.get("_user_id")
 
     if user_id is None:

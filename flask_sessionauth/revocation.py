@@ -104,8 +104,8 @@ def rebind_session(user: t.Any = None) -> None:
         re-issued.
     """
     manager = get_manager()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sess = session._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     claimed = sess.get("_user_id")
     # Loads the user if the view has not: the session's login is checked
     # (protection, revocation) before it is bound to anything new.

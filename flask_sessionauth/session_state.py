@@ -136,7 +136,7 @@ def start_login(
 
     :param set_cookie: Issue a remember cookie for this login.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     state = login_state(
         app, request, user, fresh=fresh, remember_seconds=remember_seconds
     )
