@@ -22,21 +22,24 @@ def get_user() -> UserProtocol:
     :raises RuntimeError: Called outside a request.
     """
     # Each attribute read through a Flask proxy looks the context up again;
-    # on this path, called more than once in every request, the objects are
-    # taken from the proxies once.
-    if has_request_context():
+    # on this path, taken more than once in every request, the object is
+    # taken from its proxy once.
+    try:
         user = g._get_current_object().get(USER_KEY)
+    except RuntimeError:  # no app context
+        user = None
 
-        if user is None:
-            user = get_manager().find_user()
-
+    if user is not None:
         return user  # type: ignore[no-any-return]
 
-    raise RuntimeError(
-        "current_user is only available while handling a request. In a"
-        " test, use app.test_request_context() or the test client; in a"
-        " CLI command or background job, load the user yourself."
-    )
+    if not has_request_context():
+        raise RuntimeError(
+            "current_user is only available while handling a request. In a"
+            " test, use app.test_request_context() or the test client; in a"
+            " CLI command or background job, load the user yourself."
+        )
+
+    return get_manager().find_user()
 
 
 def user_context_processor() -> dict[str, t.Any]:

@@ -8,7 +8,6 @@ import inspect
 import typing as t
 
 from flask import current_app
-from flask import has_request_context
 from flask import request
 
 from .config import EXEMPT_METHODS
@@ -22,20 +21,19 @@ R = t.TypeVar("R")
 
 def _refusal(fresh: bool) -> t.Any | None:
     """The response that stops the view, or None to let it run."""
-    if not has_request_context():
+    # Objects taken from the proxies once: each attribute read through a
+    # proxy looks the context up again.
+    try:
+        req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    except RuntimeError:
         raise RuntimeError(
             "A view decorated with login_required was called outside a"
             " request. Call it through the app, e.g. with app.test_client()."
-        )
+        ) from None
 
-    # Objects taken from the proxies once: each attribute read through a
-    # proxy looks the context up again.
     app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
 
-    if (
-        request._get_current_object().method in EXEMPT_METHODS  # type: ignore[attr-defined,unused-ignore]
-        or app.config.get("LOGIN_DISABLED")
-    ):
+    if req.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
         return None
 
     if not get_user().is_authenticated:

@@ -293,7 +293,7 @@ def protect(visit: Visit) -> bool:
         mode,
         sess.get("_id"),
         identify(visit.request, manager.identifier_generator),
-        permanent=sess.permanent,
+        sess,
     )
 
     if found is Verdict.KEEP:

@@ -16,6 +16,7 @@ from .config import session_protection_mode
 
 if t.TYPE_CHECKING:
     from flask import Request
+    from flask.sessions import SessionMixin
 
 #: How many hex digits of the identifier a session written by this extension
 #: stores. 128 bits tell clients apart as well as 512 do, and the shorter
@@ -81,9 +82,8 @@ def create_identifier() -> str:
 
 def identify(req: Request, generator: t.Callable[[], str]) -> str:
     """The identifier of the client that sent ``req``, made by ``generator``
-    (a manager's :attr:`~flask_sessionauth.LoginManager.identifier_generator`)
-    unless that is the default, which is given ``req`` rather than looking it
-    up again.
+    (a manager's :attr:`~flask_sessionauth.LoginManager.identifier_generator`).
+    The default generator is given ``req`` rather than looking it up again.
     """
     if generator is create_identifier:
         return client_identifier(req)
@@ -124,14 +124,14 @@ class Verdict(enum.Enum):
 
 
 def verdict(
-    mode: object, stored: object, identifier: str, *, permanent: bool
+    mode: object, stored: object, identifier: str, session: SessionMixin
 ) -> Verdict:
-    """Judge a login whose session holds ``stored`` as its ``_id``, for the
+    """Judge the login in ``session``, whose ``_id`` is ``stored``, for the
     client whose identifier is ``identifier``.
 
     :param mode: ``"basic"``, ``"strong"`` or None.
-    :param permanent: Whether the session is permanent; "strong" only marks
-        a permanent session not fresh, as flask-login does.
+    :param session: The session; "strong" only marks a permanent session not
+        fresh, as flask-login does.
     :raises ValueError: ``mode`` is not one of the allowed values.
     """
     if mode is None:
@@ -143,7 +143,7 @@ def verdict(
     if identifiers_match(stored, identifier):
         return Verdict.KEEP
 
-    if mode == "basic" or permanent:
+    if mode == "basic" or session.permanent:
         return Verdict.NOT_FRESH
 
     return Verdict.END
