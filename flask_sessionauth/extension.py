@@ -1,6 +1,10 @@
 """Where the extension keeps its state: the manager in ``app.extensions``,
 and the per-request user and remember-cookie work on :data:`flask.g`.
 
+Cookie work is applied by a hook the request schedules for itself with
+:func:`flask.after_this_request` when it first asks for some, so requests
+without any run no hook at all.
+
 Every other module finds the manager and the request's state through these
 names, never through another module's private attributes.
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import after_this_request
 from flask import current_app
 from flask import g
 
 if t.TYPE_CHECKING:
+    from flask.ctx import _AppCtxGlobals
     from flask.sansio.app import App
 
     from .manager import LoginManager
@@ -26,6 +32,8 @@ USER_KEY = "_login_user"
 #: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
 #: kept on :data:`flask.g`.
 ACTION_KEY = "_sessionauth_cookie_action"
+#: Set on :data:`flask.g` once the request has scheduled its cookie work.
+HOOK_KEY = "_sessionauth_finish_scheduled"
 
 
 def get_manager(app: App | None = None) -> LoginManager:
@@ -47,8 +55,21 @@ def get_manager(app: App | None = None) -> LoginManager:
 
 
 def set_cookie_action(action: CookieAction) -> None:
-    """Ask the ``after_request`` hook to set or delete the remember cookie."""
-    setattr(g._get_current_object(), ACTION_KEY, action)
+    """Ask for the remember cookie to be set or deleted on this request's
+    response.
+    """
+    g_obj = g._get_current_object()
+    setattr(g_obj, ACTION_KEY, action)
+    finish_later(g_obj)
+
+
+def finish_later(g_obj: _AppCtxGlobals) -> None:
+    """Have :meth:`~flask_sessionauth.LoginManager.finish_request` run on this
+    request's response, once.
+    """
+    if g_obj.get(HOOK_KEY) is None:
+        setattr(g_obj, HOOK_KEY, True)
+        after_this_request(get_manager().finish_request)
 
 
 def cancel_cookie_action() -> None:

@@ -148,7 +148,8 @@ class LoginManager(FlaskLoginNames):
         app.extensions[EXTENSION_KEY] = self
         # Code written for flask-login finds the manager here.
         app.login_manager = self  # type: ignore[attr-defined]
-        app.after_request(pipeline.after_request)
+        # No after_request hook: a request with remember-cookie work
+        # schedules finish_request for itself, so the others pay nothing.
 
         if add_context_processor:
             app.context_processor(user_context_processor)
@@ -343,6 +344,15 @@ class LoginManager(FlaskLoginNames):
         .. versionadded:: 0.2.0
         """
         return pipeline.run(self)  # type: ignore[no-any-return]
+
+    def finish_request(self, response: BaseResponse) -> BaseResponse:
+        """Set or delete the remember cookie on ``response``, as the request
+        asked. It runs through :func:`flask.after_this_request`, scheduled by
+        the request that asked for cookie work; there is nothing to call.
+
+        .. versionadded:: 0.2.0
+        """
+        return pipeline.after_request(response)
 
     def has_async_callbacks(self) -> bool:
         """Whether any loader or handler registered here is ``async``.

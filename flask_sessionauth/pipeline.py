@@ -21,7 +21,8 @@ for the rest of the request. A step that ends a login asks for the remember
 cookie to be deleted, which also keeps source 2 from bringing it back.
 
 After the view, :func:`after_request` does the remember-cookie work the
-request asked for.
+request asked for; it runs only on requests that asked for some (or that
+found a session login while ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` is on).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .config import setting
 from .current import get_user
 from .extension import ACTION_KEY
 from .extension import cookie_action
+from .extension import finish_later
 from .extension import get_manager
 from .extension import set_cookie_action
 from .extension import USER_KEY
@@ -157,6 +159,11 @@ def run(manager: LoginManager) -> t.Any:
 
     if user is None:
         user = manager.anonymous_user()
+    elif (
+        visit.app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+        and "_user_id" in visit.session
+    ):
+        finish_later(visit.g)  # to renew the remember cookie, if one came
 
     setattr(visit.g, USER_KEY, user)
     return user
