@@ -16,6 +16,7 @@ import typing as t
 from flask import after_this_request
 from flask import current_app
 from flask import g
+from flask import request
 
 if t.TYPE_CHECKING:
     from flask.ctx import _AppCtxGlobals
@@ -32,7 +33,7 @@ USER_KEY = "_login_user"
 #: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
 #: kept on :data:`flask.g`.
 ACTION_KEY = "_sessionauth_cookie_action"
-#: Set on :data:`flask.g` once the request has scheduled its cookie work.
+#: The request that scheduled its cookie work, on :data:`flask.g`.
 HOOK_KEY = "_sessionauth_finish_scheduled"
 
 
@@ -67,8 +68,12 @@ def finish_later(g_obj: _AppCtxGlobals) -> None:
     """Have :meth:`~flask_sessionauth.LoginManager.finish_request` run on this
     request's response, once.
     """
-    if g_obj.get(HOOK_KEY) is None:
-        setattr(g_obj, HOOK_KEY, True)
+    # Marked with the request, not True: up to Flask 3.1 an app context
+    # pushed around several requests (a test fixture, say) shares its g.
+    req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+
+    if g_obj.get(HOOK_KEY) is not req:
+        setattr(g_obj, HOOK_KEY, req)
         after_this_request(get_manager().finish_request)
 
 

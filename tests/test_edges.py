@@ -389,3 +389,28 @@ def test_rebind_reissues_the_users_own_cookie(app: Flask) -> None:
     assert before is not None
     client.delete_cookie("session")
     assert client.get("/").text == "user:1"
+
+
+def test_requests_in_one_app_context_each_do_their_cookie_work(
+    app: Flask,
+) -> None:
+    # Up to Flask 3.1 an app context pushed around several requests (as a
+    # test fixture or a CLI command may do) shares one g between them; each
+    # request must still set and delete its own remember cookie.
+    with app.app_context():
+        first = app.test_client()
+        second = app.test_client()
+
+        for client in (first, second):
+            response = client.get("/login/1?remember=1")
+            assert any(
+                h.startswith(f"{REMEMBER}=") and "Max-Age=0" not in h
+                for h in response.headers.getlist("Set-Cookie")
+            )
+
+        for client in (first, second):
+            response = client.get("/logout")
+            assert any(
+                h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+                for h in response.headers.getlist("Set-Cookie")
+            )
