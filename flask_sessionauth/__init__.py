@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .api import api_view as api_view
 from .api import is_api_request as is_api_request
+from .compat import install_as_flask_login as install_as_flask_login
 from .config import AUTH_HEADER_NAME as AUTH_HEADER_NAME
 from .config import COOKIE_DURATION as COOKIE_DURATION
 from .config import COOKIE_HTTPONLY as COOKIE_HTTPONLY
@@ -82,6 +83,7 @@ __all__ = [
     "expand_login_view",
     "fresh_login_required",
     "get_next_url",
+    "install_as_flask_login",
     "is_api_request",
     "is_safe_redirect_url",
     "login_fresh",

@@ -71,7 +71,11 @@ def login_user(
     if remember and duration is not None:
         # As in flask-login, duration only matters with remember.
         if not isinstance(duration, timedelta):
-            raise TypeError(f"duration must be a datetime.timedelta, not {duration!r}.")
+            # Begins with flask-login's words, which tests match on.
+            raise TypeError(
+                f"duration must be a datetime.timedelta, instead got: {duration}."
+                " Pass, for example, duration=timedelta(days=14)."
+            )
 
         cookie_seconds = remember_seconds(duration, "duration")
 

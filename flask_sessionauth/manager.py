@@ -62,9 +62,9 @@ class LoginManager(FlaskLoginNames):
     :param add_context_processor: Make ``current_user`` available in
         templates.
 
-    .. versionchanged:: 0.1.0
-        Registering a manager on an app that already has one raises a
-        :exc:`RuntimeError`.
+    .. versionchanged:: 0.2.0
+        Registering a manager on an app that already has one replaces it, as
+        in flask-login (0.1.0 raised a :exc:`RuntimeError`).
     """
 
     def __init__(
@@ -132,26 +132,45 @@ class LoginManager(FlaskLoginNames):
         writes the remember cookie and, unless told not to, a context processor
         that puts ``current_user`` into templates.
 
-        :raises RuntimeError: A manager is already registered on ``app``.
+        A manager registered on an app that already has another replaces it,
+        as in flask-login (Flask-Security-Too makes a new manager each time it
+        is initialised on an app); the earlier manager is no longer used by
+        that app, and a debug message is logged. Registering the same manager
+        again does nothing.
+
         :raises ValueError: A config value the app set is not valid.
         :raises TypeError: A duration config value is neither a timedelta nor
             a number of seconds.
+
+        .. versionchanged:: 0.2.0
+            Replaces a manager registered earlier instead of raising a
+            :exc:`RuntimeError`.
         """
-        if EXTENSION_KEY in app.extensions:
-            raise RuntimeError(
-                "A LoginManager is already registered on this app. Call"
-                " init_app() once per app, or use the registered manager:"
-                " app.extensions['sessionauth']."
-            )
+        registered = app.extensions.get(EXTENSION_KEY)
+
+        if registered is self:
+            return
 
         validate(app.config)
+
+        if registered is not None:
+            logger.debug(
+                "Replaced the LoginManager registered on app %r with another;"
+                " the earlier one is no longer used by this app.",
+                app.name,
+            )
+
         app.extensions[EXTENSION_KEY] = self
         # Code written for flask-login finds the manager here.
         app.login_manager = self  # type: ignore[attr-defined]
+
         # No after_request hook: a request with remember-cookie work
         # schedules finish_request for itself, so the others pay nothing.
 
-        if add_context_processor:
+        if (
+            add_context_processor
+            and user_context_processor not in app.template_context_processors[None]
+        ):
             app.context_processor(user_context_processor)
 
     # Callback registration
@@ -337,7 +356,7 @@ class LoginManager(FlaskLoginNames):
 
     def find_user(self) -> UserProtocol:
         """Run the pipeline that finds the user of the current request (see
-        :mod:`flask_sessionauth.pipeline`), make it the current user and
+        ``flask_sessionauth.pipeline``), make it the current user and
         return it. :data:`current_user` calls this on its first use in a
         request; call it yourself only to find the user again.
 

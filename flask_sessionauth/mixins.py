@@ -63,9 +63,11 @@ class UserMixin:
         try:
             return str(self.id)  # type: ignore[attr-defined]
         except AttributeError:
+            # Begins with flask-login's words, which tests match on.
             raise NotImplementedError(
-                f"{type(self).__name__} has no 'id' attribute. Add one, or"
-                " override get_id() to return the user's id as a string."
+                f"No `id` attribute - override `get_id`: {type(self).__name__}"
+                " has no 'id' attribute. Add one, or override get_id() to"
+                " return the user's id as a string."
             ) from None
 
     def __eq__(self, other: object) -> bool:

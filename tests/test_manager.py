@@ -177,26 +177,38 @@ def test_manager_without_app_registers_nothing() -> None:
     assert "login_manager" not in vars(app)
 
 
-@pytest.mark.parametrize("second", ["same manager", "another manager"])
-def test_init_app_twice_raises_with_a_fix(second: str) -> None:
+def test_init_app_twice_with_the_same_manager_is_a_no_op() -> None:
     manager = LoginManager()
     app = new_app(manager)
-    again = manager if second == "same manager" else LoginManager()
+    hooks = (
+        list(app.after_request_funcs[None]),
+        list(app.template_context_processors[None]),
+    )
 
-    with pytest.raises(RuntimeError, match="already") as exc_info:
-        again.init_app(app)
+    manager.init_app(app)
 
-    message = str(exc_info.value)
-    assert "init_app" in message
-    assert "sessionauth" in message
     assert app.extensions["sessionauth"] is manager
+    assert (
+        list(app.after_request_funcs[None]),
+        list(app.template_context_processors[None]),
+    ) == hooks
 
 
-def test_constructor_on_an_app_with_a_manager_raises() -> None:
-    app = new_app(LoginManager())
+@pytest.mark.parametrize("style", ["constructor", "init_app"])
+def test_another_manager_replaces_the_registered_one(style: str) -> None:
+    first = LoginManager()
+    app = new_app(first)
+    processors = list(app.template_context_processors[None])
 
-    with pytest.raises(RuntimeError):
-        LoginManager(app)
+    if style == "constructor":
+        second = LoginManager(app)
+    else:
+        second = LoginManager()
+        second.init_app(app)
+
+    assert app.extensions["sessionauth"] is second
+    assert vars(app)["login_manager"] is second
+    assert app.template_context_processors[None] == processors
 
 
 def test_one_manager_serves_two_apps(users: dict[str, User]) -> None:
