@@ -15,6 +15,9 @@ if t.TYPE_CHECKING:
     from .mixins import UserProtocol
 
 
+_NOT_LOADED = object()
+
+
 def get_user() -> UserProtocol:
     """The user of the current request, found by the manager's pipeline on
     the first call and kept on :data:`flask.g` for the rest of the request.
@@ -25,11 +28,13 @@ def get_user() -> UserProtocol:
     # on this path, taken more than once in every request, the object is
     # taken from its proxy once.
     try:
-        user = g._get_current_object().get(USER_KEY)
+        user = g._get_current_object().get(USER_KEY, _NOT_LOADED)
     except RuntimeError:  # no app context
-        user = None
+        user = _NOT_LOADED
 
-    if user is not None:
+    # An anonymous_user factory may return None (Flask-Security-Too's does
+    # when anonymous users are disabled): None is a loaded user too.
+    if user is not _NOT_LOADED:
         return user  # type: ignore[no-any-return]
 
     if not has_request_context():

@@ -414,3 +414,18 @@ def test_requests_in_one_app_context_each_do_their_cookie_work(
                 h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
                 for h in response.headers.getlist("Set-Cookie")
             )
+
+
+def test_an_anonymous_user_of_none_is_loaded_once(app: Flask) -> None:
+    # Flask-Security-Too makes anonymous_user return None when anonymous
+    # users are disabled; None must count as loaded, not as "not yet".
+    manager = app.extensions["sessionauth"]
+    manager.anonymous_user = lambda: None
+    loads = []
+    manager.request_loader(lambda request: loads.append(1))
+
+    with app.test_request_context():
+        assert current_user._get_current_object() is None
+        assert current_user._get_current_object() is None
+
+    assert loads == [1]
