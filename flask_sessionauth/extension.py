@@ -1,10 +1,6 @@
 """Where the extension keeps its state: the manager in ``app.extensions``,
 and the per-request user and remember-cookie work on :data:`flask.g`.
 
-Cookie work is applied by a hook the request schedules for itself with
-:func:`flask.after_this_request` when it first asks for some, so requests
-without any run no hook at all.
-
 Every other module finds the manager and the request's state through these
 names, never through another module's private attributes.
 """
@@ -13,13 +9,10 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import after_this_request
 from flask import current_app
 from flask import g
-from flask import request
 
 if t.TYPE_CHECKING:
-    from flask.ctx import _AppCtxGlobals
     from flask.sansio.app import App
 
     from .manager import LoginManager
@@ -33,8 +26,6 @@ USER_KEY = "_login_user"
 #: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
 #: kept on :data:`flask.g`.
 ACTION_KEY = "_sessionauth_cookie_action"
-#: The request that scheduled its cookie work, on :data:`flask.g`.
-HOOK_KEY = "_sessionauth_finish_scheduled"
 
 
 def get_manager(app: App | None = None) -> LoginManager:
@@ -56,25 +47,10 @@ def get_manager(app: App | None = None) -> LoginManager:
 
 
 def set_cookie_action(action: CookieAction) -> None:
-    """Ask for the remember cookie to be set or deleted on this request's
-    response.
+    """Ask for the remember cookie to be set, deleted or renewed on this
+    request's response (by :func:`~.pipeline.after_request`).
     """
-    g_obj = g._get_current_object()
-    setattr(g_obj, ACTION_KEY, action)
-    finish_later(g_obj)
-
-
-def finish_later(g_obj: _AppCtxGlobals) -> None:
-    """Have :meth:`~flask_sessionauth.LoginManager.finish_request` run on this
-    request's response, once.
-    """
-    # Marked with the request, not True: up to Flask 3.1 an app context
-    # pushed around several requests (a test fixture, say) shares its g.
-    req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-
-    if g_obj.get(HOOK_KEY) is not req:
-        setattr(g_obj, HOOK_KEY, req)
-        after_this_request(get_manager().finish_request)
+    setattr(g._get_current_object(), ACTION_KEY, action)
 
 
 def cancel_cookie_action() -> None:

@@ -164,8 +164,11 @@ class LoginManager(FlaskLoginNames):
         # Code written for flask-login finds the manager here.
         app.login_manager = self  # type: ignore[attr-defined]
 
-        # No after_request hook: a request with remember-cookie work
-        # schedules finish_request for itself, so the others pay nothing.
+        # The hook finds the app's manager when it runs, so it serves
+        # whichever manager is registered; it is added to an app once, and
+        # early, so that it runs after the app's own hooks.
+        if pipeline.after_request not in app.after_request_funcs.get(None, ()):
+            app.after_request(pipeline.after_request)
 
         if (
             add_context_processor
@@ -363,15 +366,6 @@ class LoginManager(FlaskLoginNames):
         .. versionadded:: 0.2.0
         """
         return pipeline.run(self)  # type: ignore[no-any-return]
-
-    def finish_request(self, response: BaseResponse) -> BaseResponse:
-        """Set or delete the remember cookie on ``response``, as the request
-        asked. It runs through :func:`flask.after_this_request`, scheduled by
-        the request that asked for cookie work; there is nothing to call.
-
-        .. versionadded:: 0.2.0
-        """
-        return pipeline.after_request(response)
 
     def has_async_callbacks(self) -> bool:
         """Whether any loader or handler registered here is ``async``.

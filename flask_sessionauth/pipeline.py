@@ -21,8 +21,8 @@ for the rest of the request. A step that ends a login asks for the remember
 cookie to be deleted, which also keeps source 2 from bringing it back.
 
 After the view, :func:`after_request` does the remember-cookie work the
-request asked for; it runs only on requests that asked for some (or that
-found a session login while ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` is on).
+request asked for (renewing the cookie is work the pipeline asks for when it
+finds a session login while ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` is on).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from .config import setting
 from .current import get_user
 from .extension import ACTION_KEY
 from .extension import cookie_action
-from .extension import finish_later
 from .extension import get_manager
 from .extension import set_cookie_action
 from .extension import USER_KEY
@@ -163,7 +162,8 @@ def run(manager: LoginManager) -> t.Any:
         visit.app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
         and "_user_id" in visit.session
     ):
-        finish_later(visit.g)  # to renew the remember cookie, if one came
+        if visit.g.get(ACTION_KEY) is None:
+            set_cookie_action(CookieAction.REFRESH)
 
     setattr(visit.g, USER_KEY, user)
     return user
@@ -375,15 +375,23 @@ def restore(visit: Visit, user: t.Any, cookie: RememberCookie) -> None:
 
 
 def after_request(response: Response) -> Response:
-    """Do the remember-cookie work the request asked for, or, under
-    ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``, re-issue the cookie the client
-    sent.
+    """Do the remember-cookie work the request asked for: set the cookie,
+    delete it, or renew the one the client sent.
+
+    Registered once per app as an ``after_request`` hook, before the app's
+    own hooks, so that it runs after them: cookie work one of them asks for
+    (a logout in a hook) is done, and on the response they return. A request
+    that asked for nothing costs one lookup.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-    config = app.config
-    action = g._get_current_object().pop(ACTION_KEY, None)
+    action = g._get_current_object().__dict__.pop(ACTION_KEY, None)
 
     if action is None:
+        return response
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    config = app.config
+
+    if action is CookieAction.REFRESH:
         if config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
             refresh_cookie(app, response)
 

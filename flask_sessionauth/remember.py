@@ -59,8 +59,13 @@ CLOCK_SKEW = 60.0
 class CookieAction(enum.Enum):
     """Remember-cookie work that the ``after_request`` hook will do."""
 
+    #: Issue a cookie for the login in the session.
     SET = enum.auto()
+    #: Delete the cookie.
     CLEAR = enum.auto()
+    #: Renew the cookie the client sent, if it is still valid
+    #: (``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``).
+    REFRESH = enum.auto()
 
 
 @dataclasses.dataclass(frozen=True)

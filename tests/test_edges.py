@@ -13,6 +13,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask import render_template_string
+from flask import request
+from flask import Response
+from flask.testing import FlaskClient
 
 from conftest import cookie_value
 from conftest import User
@@ -20,6 +23,7 @@ from flask_sessionauth import current_user
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
+from flask_sessionauth import logout_user
 from flask_sessionauth import rebind_session
 from flask_sessionauth import UserMixin
 
@@ -429,3 +433,46 @@ def test_an_anonymous_user_of_none_is_loaded_once(app: Flask) -> None:
         assert current_user._get_current_object() is None
 
     assert loads == [1]
+
+
+def test_logout_in_an_after_request_hook_deletes_the_remember_cookie(
+    app: Flask, client: FlaskClient
+) -> None:
+    # An app hook may end a login (an account locked mid-request, say); the
+    # extension's own hook runs after the app's, so the cookie still goes.
+    @app.after_request
+    def lock_out(response: Response) -> Response:
+        if request.args.get("lock"):
+            logout_user()
+        return response
+
+    client.get("/login/1?remember=1")
+    response = client.get("/?lock=1")
+
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+    assert client.get("/").text == "anonymous"
+
+
+def test_cookie_work_lands_on_a_response_an_app_hook_replaced(
+    app: Flask, client: FlaskClient
+) -> None:
+    @app.after_request
+    def wrap(response: Response) -> Response:
+        return app.response_class(response.get_data(), status=response.status)
+
+    response = client.get("/login/1?remember=1")
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" not in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+
+    response = client.get("/logout")
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+    client.delete_cookie("session")
+    assert client.get("/").text == "anonymous"
