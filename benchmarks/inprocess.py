@@ -17,7 +17,7 @@ how they authenticate:
 ``flask_sessionauth``
     The same code with every name imported from ``flask_sessionauth``.
 
-Two scenarios are timed:
+Four scenarios are timed:
 
 ``session``
     The client logged in earlier through the login route; each request carries
@@ -27,6 +27,18 @@ Two scenarios are timed:
     A returning visitor who has only the remember cookie: each request arrives
     without a session cookie, so the app must restore the login from the
     remember cookie and issue a new session cookie.
+
+``lifetime``
+    As ``session``, with ``SESSION_IDLE_TIMEOUT`` (30 minutes) and
+    ``SESSION_ABSOLUTE_TIMEOUT`` (12 hours) on in flask_sessionauth's app and
+    its clock held still, so that no request crosses the idle granularity:
+    the check must cost little and send no ``Set-Cookie``. The floor and
+    flask_login serve their ``session`` request (they have no timeouts).
+
+``lifetime_write``
+    As ``lifetime``, with the clock held one granularity (3 minutes) after
+    the login, so that every request rewrites ``_seen_at`` and sends a new
+    session cookie: the cost of the one request per granularity that writes.
 
 Requests go straight to ``app.wsgi_app`` with an environ built once by
 :class:`werkzeug.test.EnvironBuilder`, so no test client or cookie jar adds
@@ -72,14 +84,28 @@ if t.TYPE_CHECKING:
     from werkzeug.test import TestResponse
 
 Backend = t.Literal["floor", "flask_login", "flask_sessionauth"]
-Scenario = t.Literal["session", "remember"]
+Scenario = t.Literal["session", "remember", "lifetime", "lifetime_write"]
 
 BACKENDS: tuple[Backend, ...] = ("floor", "flask_login", "flask_sessionauth")
+#: The scenarios every benchmark runs (benchmarks/server.py too).
 SCENARIOS: tuple[Scenario, ...] = ("session", "remember")
+#: The session lifetime scenarios, which only this script runs.
+LIFETIME_SCENARIOS: tuple[Scenario, ...] = ("lifetime", "lifetime_write")
+ALL_SCENARIOS: tuple[Scenario, ...] = SCENARIOS + LIFETIME_SCENARIOS
 SCENARIO_TITLES: dict[Scenario, str] = {
     "session": "(a) session cookie",
     "remember": "(b) remember cookie only",
+    "lifetime": "(c) timeouts, no write",
+    "lifetime_write": "(d) timeouts, writing",
 }
+
+#: The session lifetime settings of the ``lifetime`` scenarios, and the
+#: default granularity they give (a tenth of the idle timeout).
+IDLE_TIMEOUT = datetime.timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = datetime.timedelta(hours=12)
+IDLE_GRANULARITY_SECONDS = 180.0
+#: Where the ``lifetime`` apps' clock stands when the user logs in.
+LOGIN_TIME = 1_700_000_000.0
 
 #: The module each extension backend imports its names from.
 EXTENSION_MODULES: dict[Backend, str] = {
@@ -161,13 +187,35 @@ def _create_floor_app() -> Flask:
     return app
 
 
-def _create_extension_app(backend: Backend) -> Flask:
+class StillClock:
+    """A clock that stands still until it is moved: the ``lifetime`` apps'
+    ``LoginManager.clock``.
+    """
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _create_extension_app(backend: Backend, *, timeouts: bool = False) -> Flask:
     # Both extensions are driven through the very same lines below, with the
     # module the only difference, so neither gets a friendlier setup.
     ext = importlib.import_module(EXTENSION_MODULES[backend])
     app = Flask(f"bench_{backend}")
     app.config["SECRET_KEY"] = SECRET_KEY
+
+    if timeouts:
+        app.config.update(
+            SESSION_IDLE_TIMEOUT=IDLE_TIMEOUT,
+            SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE_TIMEOUT,
+        )
+
     manager = ext.LoginManager(app)
+
+    if timeouts:
+        manager.clock = StillClock(LOGIN_TIME)
     if manager.session_protection != "basic":
         raise RuntimeError(
             f"{backend}: expected the default SESSION_PROTECTION 'basic',"
@@ -200,15 +248,18 @@ def _create_extension_app(backend: Backend) -> Flask:
     return app
 
 
-def create_app(backend: Backend) -> Flask:
+def create_app(backend: Backend, *, timeouts: bool = False) -> Flask:
     """Build the benchmark app for one backend.
 
     Every app has ``GET /login`` (``?remember=1`` also issues a remember
     cookie) and ``GET /me``, which answers the logged-in user's id or refuses.
+
+    :param timeouts: For flask_sessionauth only: turn on both session
+        timeouts and give the manager a :class:`StillClock`.
     """
     if backend == "floor":
         return _create_floor_app()
-    return _create_extension_app(backend)
+    return _create_extension_app(backend, timeouts=timeouts)
 
 
 # -- checking that the apps really authenticate --------------------------------
@@ -385,7 +436,19 @@ class Case:
         self.sets_cookies = [v.split("=", 1)[0] for v in set_cookies]
         session_name = self.app.config["SESSION_COOKIE_NAME"]
 
-        if self.scenario == "remember":
+        if self.scenario == "lifetime_write" and self.backend == "flask_sessionauth":
+            _expect(
+                any(v.startswith(f"{session_name}=") for v in set_cookies),
+                f"{self.label}: the request crossing the granularity set no"
+                " session cookie; the benchmark would not measure a write",
+            )
+        elif self.scenario == "lifetime" and self.backend == "flask_sessionauth":
+            _expect(
+                not set_cookies,
+                f"{self.label}: a request within the idle granularity set"
+                f" cookies: {', '.join(self.sets_cookies)}",
+            )
+        elif self.scenario == "remember":
             issued = [
                 v.split(";", 1)[0]
                 for v in set_cookies
@@ -443,9 +506,41 @@ def prepare_cases(backends: cabc.Sequence[Backend]) -> list[Case]:
             f"{backend}: login with remember set no remember cookie",
         )
         cases.append(Case(backend, "remember", app, cookies[REMEMBER_COOKIE]))
+        cases += _lifetime_cases(backend, app)
 
     for case in cases:
         case.verify()
+    return cases
+
+
+def _lifetime_cases(backend: Backend, session_app: Flask) -> list[Case]:
+    """The ``lifetime`` and ``lifetime_write`` cases of ``backend``. Without
+    timeouts of their own, the floor and flask_login send their ``session``
+    request again.
+    """
+    if backend != "flask_sessionauth":
+        cookie = _login_cookies(session_app, remember=False)[
+            session_app.config["SESSION_COOKIE_NAME"]
+        ]
+        return [
+            Case(backend, scenario, session_app, cookie)
+            for scenario in LIFETIME_SCENARIOS
+        ]
+
+    cases = []
+
+    for scenario in LIFETIME_SCENARIOS:
+        app = create_app(backend, timeouts=True)
+        sanity_check(backend, app)
+        cookie = _login_cookies(app, remember=False)[app.config["SESSION_COOKIE_NAME"]]
+
+        if scenario == "lifetime_write":
+            clock = app.extensions["sessionauth"].clock
+            assert isinstance(clock, StillClock)
+            clock.now += IDLE_GRANULARITY_SECONDS
+
+        cases.append(Case(backend, scenario, app, cookie))
+
     return cases
 
 
@@ -495,7 +590,7 @@ class Figures(t.NamedTuple):
 def summarise(cases: list[Case]) -> dict[Scenario, dict[Backend, Figures]]:
     by_key = {(c.scenario, c.backend): c for c in cases}
     out: dict[Scenario, dict[Backend, Figures]] = {}
-    for scenario in SCENARIOS:
+    for scenario in ALL_SCENARIOS:
         floor = by_key.get((scenario, "floor"))
         row: dict[Backend, Figures] = {}
         for backend in BACKENDS:
@@ -555,6 +650,7 @@ class Budget(t.NamedTuple):
 BUDGETS: dict[Scenario, tuple[float, str]] = {
     "session": (1 / 3, "overhead <= 1/3 of flask_login's"),
     "remember": (1.0, "overhead <= flask_login's"),
+    "lifetime": (0.33, "overhead <= 0.33 of flask_login's"),
 }
 
 

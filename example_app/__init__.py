@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 import typing as t
 from datetime import timedelta
 
@@ -71,6 +72,11 @@ def create_app(
         # A password typed more than 15 minutes ago no longer opens the
         # settings page; the user types it again on the reauthenticate page.
         FRESH_LOGIN_MAX_AGE=timedelta(minutes=15),
+        # A login nobody has used for 30 minutes ends (within the 3-minute
+        # granularity the timeout implies), and every login ends after 12
+        # hours; "remember me" still logs the user in again, not fresh.
+        SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
+        SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=12),
         BASIC_AUTH_REALM="example_app",
     )
     app.config.from_prefixed_env()
@@ -106,6 +112,15 @@ def _init_extensions(app: Flask) -> None:
         "Please enter your password again to open this page."
     )
     login_manager.needs_refresh_message_category = "info"
+    # Flashed on the login page instead of login_message when the login just
+    # ended under the session timeouts (in login_message_category, "info").
+    login_manager.session_expired_message = (
+        "Your session has expired: 30 minutes without activity, or 12 hours"
+        " since you logged in. Please log in again."
+    )
+
+    if app.config.get("TEST_CLOCK_FILE"):
+        login_manager.clock = _FileClock(app.config["TEST_CLOCK_FILE"])
     # Unauthorized API requests get a 401 JSON answer and a Basic challenge
     # instead of a redirect to the login page.
     login_manager.api_blueprints.add(api.bp.name)
@@ -115,6 +130,25 @@ def _init_extensions(app: Flask) -> None:
     # the docstring of example_app.api.
     csrf.exempt(api.bp)
     app.register_error_handler(CSRFError, _csrf_error)
+
+
+class _FileClock:
+    """For the browser tests only (``FLASK_TEST_CLOCK_FILE``): the real time
+    plus the number of seconds written in a file, so that a test in another
+    process can move the app's clock forward instead of sleeping.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self) -> float:
+        try:
+            with open(self.path, encoding="ascii") as f:
+                offset = float(f.read().strip() or 0)
+        except FileNotFoundError:
+            offset = 0.0
+
+        return time.time() + offset
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

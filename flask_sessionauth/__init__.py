@@ -36,6 +36,7 @@ from .redirects import is_safe_redirect_url as is_safe_redirect_url
 from .remember import decode_cookie as decode_cookie
 from .remember import encode_cookie as encode_cookie
 from .revocation import rebind_session as rebind_session
+from .signals import session_expired as session_expired
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked
 from .signals import user_accessed as user_accessed
@@ -94,6 +95,7 @@ __all__ = [
     "logout_user",
     "make_next_param",
     "rebind_session",
+    "session_expired",
     "session_protected",
     "session_revoked",
     "set_login_view",

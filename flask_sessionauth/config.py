@@ -7,6 +7,8 @@ obeyed on the very next request.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import typing as t
 from datetime import timedelta
 
@@ -31,6 +33,9 @@ LOGIN_MESSAGE_CATEGORY = "message"
 REFRESH_MESSAGE = "Please reauthenticate to access this page."
 #: The category of :data:`REFRESH_MESSAGE`.
 REFRESH_MESSAGE_CATEGORY = "message"
+#: The message flashed when a login ended because of ``SESSION_IDLE_TIMEOUT``
+#: or ``SESSION_ABSOLUTE_TIMEOUT``.
+SESSION_EXPIRED_MESSAGE = "Your session has expired. Please log in again."
 #: The name of the user method that returns the id stored in the session.
 ID_ATTRIBUTE = "get_id"
 #: The request header passed to :meth:`LoginManager.header_loader`.
@@ -51,15 +56,25 @@ LOGIN_SESSION_KEYS = frozenset(
         "_remember_seconds",
         "_fresh_at",
         "_token_sig",
+        "_login_at",
+        "_seen_at",
     }
 )
 #: Every session key this extension may write, as flask-login's ``SESSION_KEYS``
-#: plus this extension's own ``_fresh_at`` and ``_token_sig``.
+#: plus this extension's own ``_fresh_at``, ``_token_sig``, ``_login_at`` and
+#: ``_seen_at``.
 SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
 
 #: The longest a remember cookie may last, 100 years. Longer durations, and
 #: NaN or infinity in a cookie, are refused rather than trusted.
 MAX_REMEMBER_SECONDS = 100 * 365 * 24 * 3600
+
+#: The least idle granularity by default: ``_seen_at`` is rewritten at most
+#: once a minute, however short the idle timeout.
+MIN_IDLE_GRANULARITY = 60.0
+#: How far in the future a login timestamp may be (another server's clock
+#: running ahead) before it is refused as forged.
+MAX_CLOCK_SKEW = 60.0
 
 #: User ids longer than this, in a session or a remember cookie, are refused
 #: unread.
@@ -89,6 +104,9 @@ DEFAULTS: dict[str, t.Any] = {
     "BASIC_AUTH_REALM": "Login required",
     "ALLOWED_REDIRECT_HOSTS": None,
     "REDIRECT_REQUIRE_HTTPS": False,
+    "SESSION_IDLE_TIMEOUT": None,
+    "SESSION_ABSOLUTE_TIMEOUT": None,
+    "SESSION_IDLE_GRANULARITY": None,
 }
 
 _SAMESITE_VALUES = (None, "Strict", "Lax", "None")
@@ -133,6 +151,77 @@ def remember_seconds(value: object, key: str) -> float:
     return result
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Lifetime:
+    """The session lifetime settings of an app, in seconds."""
+
+    #: ``SESSION_IDLE_TIMEOUT``, or None when off.
+    idle: float | None
+    #: ``SESSION_ABSOLUTE_TIMEOUT``, or None when off.
+    absolute: float | None
+    #: How old ``_seen_at`` must be before a request rewrites it: the idle
+    #: timeout is enforced to within this. 0 when the idle timeout is off.
+    granularity: float
+
+
+def lifetime(config: Config) -> Lifetime | None:
+    """The app's session lifetime settings, or None when both timeouts are
+    off. Read on every request that holds a login, so it only reads the keys
+    and leaves the work to a cache keyed by their values.
+    """
+    idle = config.get("SESSION_IDLE_TIMEOUT")
+    absolute = config.get("SESSION_ABSOLUTE_TIMEOUT")
+
+    if idle is None and absolute is None:
+        return None
+
+    granularity = config.get("SESSION_IDLE_GRANULARITY")
+
+    try:
+        return _lifetime(idle, absolute, granularity)
+    except TypeError:
+        # An unhashable value: no cache, and the checks name the key.
+        return _lifetime.__wrapped__(idle, absolute, granularity)
+
+
+@functools.lru_cache(maxsize=32)
+def _lifetime(idle: object, absolute: object, granularity: object) -> Lifetime:
+    idle_seconds = lifetime_seconds(idle, "SESSION_IDLE_TIMEOUT")
+    absolute_seconds = lifetime_seconds(absolute, "SESSION_ABSOLUTE_TIMEOUT")
+    step = lifetime_seconds(granularity, "SESSION_IDLE_GRANULARITY")
+
+    if idle_seconds is None:
+        return Lifetime(None, absolute_seconds, 0.0)
+
+    if step is None:
+        step = min(idle_seconds, max(MIN_IDLE_GRANULARITY, idle_seconds / 10))
+    elif step > idle_seconds:
+        raise ValueError(
+            f"SESSION_IDLE_GRANULARITY ({granularity!r}) must not be longer than"
+            f" SESSION_IDLE_TIMEOUT ({idle!r}): the idle timeout is enforced only"
+            " to within the granularity. Leave SESSION_IDLE_GRANULARITY unset"
+            " for a tenth of the timeout (at least a minute), or set it shorter."
+        )
+
+    return Lifetime(idle_seconds, absolute_seconds, step)
+
+
+def lifetime_seconds(value: object, key: str) -> float | None:
+    """Turn a session lifetime setting into seconds, or raise if it is not
+    None or a positive duration of at most :data:`MAX_REMEMBER_SECONDS`.
+    """
+    result = seconds(value, key)
+
+    if result is not None and not 0 < result <= MAX_REMEMBER_SECONDS:
+        raise ValueError(
+            f"{key} must be a positive duration of at most 100 years, or None"
+            f" for no limit, not {value!r}. For example:"
+            f" app.config[{key!r}] = timedelta(minutes=30)."
+        )
+
+    return result
+
+
 def session_protection_mode(value: object) -> SessionProtection | None:
     """Validate a ``SESSION_PROTECTION`` value."""
     if value is None:
@@ -162,6 +251,10 @@ def validate(config: Config) -> None:
 
     if "SESSION_PROTECTION" in config:
         session_protection_mode(config["SESSION_PROTECTION"])
+
+    # Also checks each duration on its own, and the granularity against the
+    # idle timeout.
+    lifetime(config)
 
     samesite = config.get("REMEMBER_COOKIE_SAMESITE")
 

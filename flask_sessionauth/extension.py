@@ -11,6 +11,7 @@ import typing as t
 
 from flask import current_app
 from flask import g
+from flask import request
 
 if t.TYPE_CHECKING:
     from flask.sansio.app import App
@@ -26,6 +27,12 @@ USER_KEY = "_login_user"
 #: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
 #: kept on :data:`flask.g`.
 ACTION_KEY = "_sessionauth_cookie_action"
+#: Set on :data:`flask.g` to ``(request, reason)``, the reason being
+#: ``"idle"`` or ``"absolute"``, when the request's login just ended for its
+#: age, so that :meth:`~flask_sessionauth.LoginManager.unauthorized` can say
+#: why. With the request, because up to Flask 3.1 one g may serve several
+#: requests (an app context pushed around them, in a test say).
+EXPIRED_KEY = "_sessionauth_session_expired"
 
 
 def get_manager(app: App | None = None) -> LoginManager:
@@ -56,6 +63,19 @@ def set_cookie_action(action: CookieAction) -> None:
 def cancel_cookie_action() -> None:
     """Withdraw remember-cookie work asked for earlier in the request."""
     g._get_current_object().pop(ACTION_KEY, None)
+
+
+def expired_reason() -> str | None:
+    """Why the current request's login just ended (``"idle"`` or
+    ``"absolute"``), or None if it did not end for its age.
+    """
+    marked = g._get_current_object().get(EXPIRED_KEY)
+    req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+
+    if marked is None or marked[0] is not req:
+        return None
+
+    return marked[1]  # type: ignore[no-any-return]
 
 
 def cookie_action() -> CookieAction | None:

@@ -11,6 +11,7 @@ from flask import request
 from flask import session
 
 from . import remember
+from .config import lifetime
 from .config import remember_seconds
 from .config import seconds
 from .config import setting
@@ -140,9 +141,21 @@ def login_fresh() -> bool:
 
     .. versionchanged:: 0.1.0
         Obeys ``FRESH_LOGIN_MAX_AGE``.
+
+    .. versionchanged:: 0.2.0
+        With ``SESSION_IDLE_TIMEOUT`` or ``SESSION_ABSOLUTE_TIMEOUT`` set, loads
+        the user first, so a login that outlived them is not fresh.
     """
     if session.get("_fresh") is not True:
         return False
+
+    # A login that outlived the session timeouts is not fresh: loading the
+    # user ends it, if the view has not loaded it yet.
+    if lifetime(current_app.config) is not None:
+        get_user()
+
+        if session.get("_fresh") is not True:
+            return False
 
     max_age = seconds(
         setting(current_app.config, "FRESH_LOGIN_MAX_AGE"), "FRESH_LOGIN_MAX_AGE"

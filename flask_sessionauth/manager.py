@@ -25,13 +25,16 @@ from .config import LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY
 from .config import REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY
+from .config import SESSION_EXPIRED_MESSAGE
 from .config import SessionProtection
 from .config import setting
 from .config import validate
 from .current import user_context_processor
+from .extension import expired_reason
 from .extension import EXTENSION_KEY
 from .mixins import AnonymousUserMixin
 from .protection import create_identifier
+from .session_state import check_store_lifetime
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
 from .urls import expand_login_view
@@ -88,6 +91,17 @@ class LoginManager(FlaskLoginNames):
         self.needs_refresh_message: str | None = REFRESH_MESSAGE
         #: The category of :attr:`needs_refresh_message`.
         self.needs_refresh_message_category: str = REFRESH_MESSAGE_CATEGORY
+        #: The message flashed instead of :attr:`login_message` when the
+        #: user's login just ended under ``SESSION_IDLE_TIMEOUT`` or
+        #: ``SESSION_ABSOLUTE_TIMEOUT``, or None for no message.
+        #:
+        #: .. versionadded:: 0.2.0
+        self.session_expired_message: str | None = SESSION_EXPIRED_MESSAGE
+        #: The category of :attr:`session_expired_message`; None means
+        #: :attr:`login_message_category`.
+        #:
+        #: .. versionadded:: 0.2.0
+        self.session_expired_message_category: str | None = None
         #: ``"basic"``, ``"strong"`` or None. The ``SESSION_PROTECTION``
         #: config key takes precedence when it is set.
         self.session_protection: SessionProtection | None = "basic"
@@ -152,6 +166,7 @@ class LoginManager(FlaskLoginNames):
             return
 
         validate(app.config)
+        check_store_lifetime(app)
 
         if registered is not None:
             logger.debug(
@@ -282,13 +297,23 @@ class LoginManager(FlaskLoginNames):
 
         .. versionchanged:: 0.1.0
             API requests get a 401 JSON response instead of a redirect.
+
+        .. versionchanged:: 0.2.0
+            When the request's login just ended under a session timeout,
+            :attr:`session_expired_message` is flashed instead, and an API
+            request gets ``{"error": "session_expired", ...}``.
         """
         user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
 
         if self.unauthorized_callback is not None:
             return current_app.ensure_sync(self.unauthorized_callback)()
 
+        expired = expired_reason() is not None
+
         if is_api_request():
+            if expired:
+                return self._api_response("session_expired", SESSION_EXPIRED_MESSAGE)
+
             return self._api_response("unauthorized", "Authentication required.")
 
         login_view: str | None
@@ -301,7 +326,14 @@ class LoginManager(FlaskLoginNames):
         if not login_view:
             abort(401)
 
-        self._flash(self.login_message, self.login_message_category)
+        if expired:
+            self._flash(
+                self.session_expired_message,
+                self.session_expired_message_category or self.login_message_category,
+            )
+        else:
+            self._flash(self.login_message, self.login_message_category)
+
         return self._redirect_to(login_view)
 
     def needs_refresh(self) -> ResponseReturn:

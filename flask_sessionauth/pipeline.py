@@ -4,9 +4,10 @@ The first use of :data:`~flask_sessionauth.current_user` in a request runs
 :func:`run`, which tries the sources in this order and stops at the first
 that gives a user:
 
-1. :func:`from_session`: the login the session holds, after two steps that
-   may end it, :func:`protect` (session protection) and :func:`check_binding`
-   (revocation);
+1. :func:`from_session`: the login the session holds, after three steps
+   that may end it, :func:`protect` (session protection),
+   :func:`check_lifetime` (idle timeout and absolute lifetime) and
+   :func:`check_binding` (revocation);
 2. :func:`from_remember_cookie`: a valid remember cookie, after
    :func:`check_binding`; the login it restores is written to the session by
    :func:`~.session_state.write_login`, which renews the session id;
@@ -18,7 +19,9 @@ that gives a user:
 
 and otherwise makes the anonymous user. The user is kept on :data:`flask.g`
 for the rest of the request. A step that ends a login asks for the remember
-cookie to be deleted, which also keeps source 2 from bringing it back.
+cookie to be deleted, which also keeps source 2 from bringing it back;
+:func:`check_lifetime` alone leaves the cookie be, so that "remember me" can
+start a new login.
 
 After the view, :func:`after_request` does the remember-cookie work the
 request asked for (renewing the cookie is work the pipeline asks for when it
@@ -42,11 +45,14 @@ from flask import session
 
 from . import remember
 from .api import basic_credentials
+from .config import lifetime
+from .config import MAX_CLOCK_SKEW
 from .config import MAX_USER_ID_LENGTH
 from .config import setting
 from .current import get_user
 from .extension import ACTION_KEY
 from .extension import cookie_action
+from .extension import EXPIRED_KEY
 from .extension import get_manager
 from .extension import set_cookie_action
 from .extension import USER_KEY
@@ -62,6 +68,7 @@ from .session_state import drop_login_keys
 from .session_state import login_state
 from .session_state import start_login
 from .session_state import write_login
+from .signals import session_expired
 from .signals import session_protected
 from .signals import user_accessed
 from .signals import user_loaded_from_cookie
@@ -173,12 +180,13 @@ def run(manager: LoginManager) -> t.Any:
 
 
 def from_session(visit: Visit) -> t.Any:
-    """The user of the login the session holds, if it survives protection and
-    is still bound to the user's session token.
+    """The user of the login the session holds, if it survives protection,
+    has not outlived the session timeouts and is still bound to the user's
+    session token.
     """
     loader = visit.manager.user_callback
 
-    if not protect(visit) or loader is None:
+    if not protect(visit) or loader is None or not check_lifetime(visit):
         return None
 
     user_id = _valid_user_id(visit.session["_user_id"])
@@ -316,6 +324,86 @@ def protect(visit: Visit) -> bool:
     drop_login_keys(sess)
     set_cookie_action(CookieAction.CLEAR)
     session_protected.send(visit.app)
+    return False
+
+
+def check_lifetime(visit: Visit) -> bool:
+    """Session lifetime: end a login idle for longer than
+    ``SESSION_IDLE_TIMEOUT`` or older than ``SESSION_ABSOLUTE_TIMEOUT``.
+
+    ``_seen_at`` is rewritten only once it is a granularity old, so that most
+    requests leave the session unmodified and send no ``Set-Cookie``; a login
+    therefore ends between the idle timeout and the idle timeout plus the
+    granularity after its last request. A login without a timestamp (made
+    before the timeout was turned on, or by flask-login) is stamped now. A
+    timestamp that is not a plausible time ends the login.
+
+    :return: Whether the login survives. An ended login's keys are removed,
+        :data:`~flask_sessionauth.session_expired` is sent and the reason is
+        kept on :data:`flask.g` for
+        :meth:`~flask_sessionauth.LoginManager.unauthorized`; the remember
+        cookie is left alone.
+    """
+    settings = lifetime(visit.app.config)
+
+    if settings is None:
+        return True
+
+    sess = visit.session
+    now = visit.manager.clock()
+
+    if settings.absolute is not None:
+        login_at = sess.get("_login_at")
+
+        if login_at is None:
+            sess["_login_at"] = int(now)
+        elif not _plausible_stamp(login_at, now) or now - login_at > settings.absolute:
+            return _expire(visit, "absolute")
+
+    if settings.idle is not None:
+        seen_at = sess.get("_seen_at")
+
+        if seen_at is None:
+            sess["_seen_at"] = int(now)
+        else:
+            if not _plausible_stamp(seen_at, now):
+                return _expire(visit, "idle")
+
+            idle_for = now - seen_at
+
+            if idle_for > settings.idle + settings.granularity:
+                return _expire(visit, "idle")
+
+            if idle_for >= settings.granularity:
+                sess["_seen_at"] = int(now)
+
+    return True
+
+
+def _plausible_stamp(value: object, now: float) -> bool:
+    # A bool is an int, and NaN fails every comparison.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= now + MAX_CLOCK_SKEW
+    )
+
+
+def _expire(visit: Visit, reason: str) -> bool:
+    sess = visit.session
+    user_id = sess.get("_user_id")
+    drop_login_keys(sess)
+    setattr(visit.g, EXPIRED_KEY, (visit.request, reason))
+    logger.debug("Ended a login that outlived the session timeouts (%s).", reason)
+
+    if session_expired.receivers:
+        loader = visit.manager.user_callback
+        valid_id = _valid_user_id(user_id)
+        user = (
+            None if loader is None or valid_id is None else visit.call(loader, valid_id)
+        )
+        session_expired.send(visit.app, user=user, reason=reason)
+
     return False
 
 

@@ -18,6 +18,7 @@ from flask import request
 from flask import session
 
 from . import remember
+from .config import lifetime
 from .config import LOGIN_SESSION_KEYS
 from .config import setting
 from .extension import cancel_cookie_action
@@ -59,6 +60,8 @@ def write_login(
     """
     if replace:
         drop_login_keys(sess)
+        # Flask-Session may have been set up after init_app checked this.
+        check_store_lifetime(app)
 
     for key, value in keys.items():
         if value is None:
@@ -81,6 +84,38 @@ def regenerate_session(app: Flask, sess: SessionMixin) -> None:
         regenerate(sess)
 
 
+def check_store_lifetime(app: Flask) -> None:
+    """Check that a server-side session store keeps a session for as long as
+    the idle timeout needs: Flask-Session stores each session for
+    ``PERMANENT_SESSION_LIFETIME`` after it was last written, and a session
+    in use is written at least once per idle granularity.
+
+    :raises ValueError: ``PERMANENT_SESSION_LIFETIME`` is shorter than
+        ``SESSION_IDLE_TIMEOUT`` plus the idle granularity.
+    """
+    if not callable(getattr(app.session_interface, "regenerate", None)):
+        return
+
+    settings = lifetime(app.config)
+
+    if settings is None or settings.idle is None:
+        return
+
+    needed = settings.idle + settings.granularity
+    stored_for = app.permanent_session_lifetime.total_seconds()
+
+    if stored_for < needed:
+        raise ValueError(
+            f"PERMANENT_SESSION_LIFETIME ({stored_for:g} seconds) is shorter"
+            f" than SESSION_IDLE_TIMEOUT plus SESSION_IDLE_GRANULARITY"
+            f" ({needed:g} seconds): the server-side session store would drop"
+            " sessions before the idle timeout ends them. Set"
+            f" app.config['PERMANENT_SESSION_LIFETIME'] = timedelta(seconds={needed:g})"
+            " or longer (SESSION_ABSOLUTE_TIMEOUT still ends every login on"
+            " time, however long the store keeps it)."
+        )
+
+
 def drop_login_keys(sess: SessionMixin) -> None:
     """Remove every key of a login from ``sess``; other keys stay."""
     for key in LOGIN_SESSION_KEYS:
@@ -98,6 +133,8 @@ def login_state(
     """The session keys that a login of ``user`` from ``req`` writes."""
     manager = get_manager(app)
     token = session_token(user)
+    settings = lifetime(app.config)
+    now = None if settings is None else int(manager.clock())
     return {
         "_user_id": getattr(user, manager.id_attribute)(),
         "_fresh": fresh,
@@ -109,6 +146,8 @@ def login_state(
             else remember.keyring(app.config, manager.clock).sign_token(token)
         ),
         "_remember_seconds": remember_seconds,
+        "_login_at": None if settings is None or settings.absolute is None else now,
+        "_seen_at": None if settings is None or settings.idle is None else now,
     }
 
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import typing as t
+from datetime import timedelta
 
 import flask
 from flask.testing import FlaskClient
 
+from .extension import get_manager
 from .session_state import login_state
 from .session_state import write_login
 
 
-def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -> None:
+def login_test_client(
+    client: FlaskClient,
+    user: t.Any,
+    *,
+    fresh: bool = True,
+    age: timedelta | None = None,
+    idle: timedelta | None = None,
+) -> None:
     """Log ``user`` in on a test client's session, writing what
     :func:`login_user` would write, without going through a login view and
     without sending :data:`user_logged_in`.
@@ -20,14 +29,59 @@ def login_test_client(client: FlaskClient, user: t.Any, *, fresh: bool = True) -
     login holds under ``SESSION_PROTECTION = "strong"``, and is bound to the
     user's session token, if it has one. Like any login, it gives a
     server-side session a new id.
+
+    :param fresh: Whether the login is fresh.
+    :param age: Make a login this old, as if it was made that long ago by
+        :attr:`LoginManager.clock`: for ``SESSION_ABSOLUTE_TIMEOUT`` and
+        ``FRESH_LOGIN_MAX_AGE``. Defaults to ``idle``, or to a login made now.
+    :param idle: Make a login last used this long ago, for
+        ``SESSION_IDLE_TIMEOUT``. Defaults to a login used now.
+    :raises ValueError: ``age`` or ``idle`` is negative, or ``idle`` is longer
+        than ``age``.
+
+    .. versionchanged:: 0.2.0
+        Added ``age`` and ``idle``.
     """
     app = client.application
 
     with app.test_request_context(environ_base=client.environ_base):
         state = login_state(app, flask.request, user, fresh=fresh)
 
+    if age is not None or idle is not None:
+        _age_login(state, get_manager(app).clock(), age, idle)
+
     with client.session_transaction() as sess:
         write_login(app, sess, state)
+
+
+def _age_login(
+    state: dict[str, t.Any],
+    now: float,
+    age: timedelta | None,
+    idle: timedelta | None,
+) -> None:
+    zero = timedelta()
+    idle = zero if idle is None else idle
+    age = idle if age is None else age
+
+    if age < zero or idle < zero:
+        raise ValueError(
+            f"age and idle must not be negative, not age={age!r}, idle={idle!r}."
+        )
+
+    if idle > age:
+        raise ValueError(
+            f"A login cannot have been idle ({idle!r}) for longer than it is old"
+            f" ({age!r}). Pass an age at least as long as idle."
+        )
+
+    # Written whether or not the timeouts are on, so that a test may turn
+    # them on afterwards.
+    state["_login_at"] = int(now - age.total_seconds())
+    state["_seen_at"] = int(now - idle.total_seconds())
+
+    if state.get("_fresh_at") is not None:
+        state["_fresh_at"] = state["_login_at"]
 
 
 class SessionAuthClient(FlaskClient):
@@ -40,15 +94,22 @@ class SessionAuthClient(FlaskClient):
 
     :param user: The user to log in, or None for no one.
     :param fresh_login: Whether the login is fresh.
+    :param login_age: Passed to :func:`login_test_client` as ``age``.
+    :param login_idle: Passed to :func:`login_test_client` as ``idle``.
+
+    .. versionchanged:: 0.2.0
+        Added ``login_age`` and ``login_idle``.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         user = kwargs.pop("user", None)
         fresh = kwargs.pop("fresh_login", True)
+        age = kwargs.pop("login_age", None)
+        idle = kwargs.pop("login_idle", None)
         super().__init__(*args, **kwargs)
 
         if user is not None:
-            login_test_client(self, user, fresh=fresh)
+            login_test_client(self, user, fresh=fresh, age=age, idle=idle)
 
 
 #: flask-login's name for :class:`SessionAuthClient`.

@@ -85,8 +85,13 @@ def max_age(response: TestResponse, name: str) -> int | None:
 
 
 def test_logout_removes_every_login_key(app: Flask, client: FlaskClient) -> None:
-    # With a freshness window, so that the session holds _fresh_at too.
-    app.config["FRESH_LOGIN_MAX_AGE"] = 3600
+    # With a freshness window and the session timeouts, so that the session
+    # holds _fresh_at, _login_at and _seen_at too.
+    app.config.update(
+        FRESH_LOGIN_MAX_AGE=3600,
+        SESSION_IDLE_TIMEOUT=3600,
+        SESSION_ABSOLUTE_TIMEOUT=7200,
+    )
     assert client.get("/put/cart/apples").text == "stored"
     assert client.get("/signin/7?remember=1&days=3").text == "ok"
 

@@ -2,9 +2,9 @@
 
 Three clients (two browsers of the victim, one of the attacker) log in and
 out, change passwords, copy each other's cookies and put back cookies they
-held before, while the app's settings and secret keys change under them. The
-machine runs once on Flask's signed cookie sessions and once on Flask-Session's
-server-side sessions.
+held before, while the app's settings and secret keys change under them and
+time passes. The machine runs once on Flask's signed cookie sessions and once
+on Flask-Session's server-side sessions.
 
 The model tracks credentials, not clients. Each login makes a ``Login`` (its
 user, and whether it is alive). Every session cookie value (for server-side
@@ -25,7 +25,13 @@ carries a set of logins:
   token changes (docs/security.rst); a server-side session id carries what is
   stored under it, for every holder;
 - a login written to a server-side session starts a new incarnation of its
-  id: copies of the id taken before carry nothing.
+  id: copies of the id taken before carry nothing;
+- under ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT`` (each on
+  or off for a run) a session cookie value, or a server-side session id,
+  carries nothing once it is idle or old beyond the timeouts. The model
+  keeps, for each, the latest time its login can have been written and its
+  last use: an expired login never authenticates, while its remember cookie
+  still may (a new login, which the model allows as a restore).
 
 Invariants, checked after every step by probes that leave no trace (a
 throwaway client; the stored sessions and the users' tokens are put back
@@ -100,6 +106,14 @@ PAIRS = tuple(itertools.permutations(CLIENTS, 2))
 
 LOGIN_ROUTES = ("/login", "/login-clear", "/logout-login")
 PROTECTION = (None, "basic", "strong")
+#: The session timeouts of a run, when on, and the steps time takes: around
+#: the granularity, the idle timeout (plus the granularity) and the absolute
+#: lifetime.
+IDLE = 600
+GRANULARITY = 60
+ABSOLUTE = 1800
+TIME_STEPS = (30, 59, 60, 599, 600, 660, 661, 1200, 1801)
+
 CONFIG_CHANGES: tuple[tuple[str, object], ...] = (
     ("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", True),
     ("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False),
@@ -354,6 +368,13 @@ class LoginMachine(RuleBasedStateMachine):
         self.history: dict[str, dict[str, list[Cred | None]]] = {
             who: {name: [None] for name in COOKIES} for who in CLIENTS
         }
+        self.idle_on = False
+        self.absolute_on = False
+        #: The latest time the login of a signed session cookie value, or of
+        #: what a server-side session id stores, can have been written, and
+        #: its latest use: (login, use).
+        self.session_times: dict[str, tuple[float, float]] = {}
+        self.stored_times: dict[str, tuple[float, float]] = {}
 
     # What credentials carry
 
@@ -365,12 +386,40 @@ class LoginMachine(RuleBasedStateMachine):
             return self.remember_carry.get(cred.value, set())
 
         if not self.server_side:
+            if self.expired(self.session_times.get(cred.value)):
+                return set()
+
             return self.session_carry.get(cred.value, set())
 
         if self.incarnation.get(cred.value) != cred.incarnation:
             return set()
 
+        if self.expired(self.stored_times.get(cred.value)):
+            return set()
+
         return self.stored.get(cred.value, set())
+
+    def expired(self, times: tuple[float, float] | None) -> bool:
+        """Whether a session whose login was written at the latest at
+        ``login`` and last used at the latest at ``use`` is past a timeout.
+        """
+        if times is None:
+            return False
+
+        login, use = times
+        now = self.clock.now
+        return (self.idle_on and now - use > IDLE + GRANULARITY) or (
+            self.absolute_on and now - login > ABSOLUTE
+        )
+
+    def sent_times(self, cred: Cred | None) -> tuple[float, float] | None:
+        if cred is None:
+            return None
+
+        if not self.server_side:
+            return self.session_times.get(cred.value)
+
+        return self.stored_times.get(cred.value)
 
     def live_logins(self, user: str, numbers: set[int]) -> set[int]:
         return {
@@ -475,6 +524,8 @@ class LoginMachine(RuleBasedStateMachine):
         if auth is not None and self.members[auth[0]].password == auth[1]:
             password_user = auth[0]
 
+        now = self.clock.now
+
         if form is None:
             response = client.get(path, auth=auth)
         else:
@@ -526,7 +577,17 @@ class LoginMachine(RuleBasedStateMachine):
         login_written = user is not None and (
             password_login or continued is not None or not session_live
         )
-        self.after_session(who, jar, response, content, login_written)
+        # When the session's login can have been written: now, unless the
+        # session's own login is all that can have authenticated the request.
+        before = self.sent_times(jar[SESSION])
+        rewritten = (
+            before is None
+            or login_written
+            or remember_live
+            or (user is not None and user == password_user)
+        )
+        times = (now if rewritten or before is None else before[0], now)
+        self.after_session(who, jar, response, content, login_written, times)
 
         # What a remember cookie set by the response carries.
         remember_content: set[int]
@@ -554,6 +615,7 @@ class LoginMachine(RuleBasedStateMachine):
         response: TestResponse,
         content: set[int],
         login_written: bool,
+        times: tuple[float, float],
     ) -> None:
         sent = jar[SESSION]
         held = jar_value(self.clients[who], SESSION)
@@ -564,6 +626,11 @@ class LoginMachine(RuleBasedStateMachine):
                 cred = None
             elif touched(response, SESSION) or sent is None or sent.value != held:
                 self.session_carry.setdefault(held, set()).update(content)
+                earlier = self.session_times.get(held, times)
+                self.session_times[held] = (
+                    max(earlier[0], times[0]),
+                    max(earlier[1], times[1]),
+                )
                 cred = Cred(held)
             else:
                 cred = sent
@@ -583,6 +650,7 @@ class LoginMachine(RuleBasedStateMachine):
                     self.incarnation[held] = self.incarnation.get(held, 0) + 1
 
                 self.stored[held] = set(content)
+                self.stored_times[held] = times
                 cred = Cred(held, self.incarnation.setdefault(held, 0))
 
         self.jars[who][SESSION] = cred
@@ -672,21 +740,39 @@ class LoginMachine(RuleBasedStateMachine):
         if earlier:
             self.hold(who, name, earlier[-1 - back % len(earlier)])
 
+    # Rules: time
+
+    @rule(seconds=st.sampled_from(TIME_STEPS))
+    def time_passes(self, seconds: int) -> None:
+        self.clock.now += seconds
+
     # Rules: what the operator does
 
     @initialize(
         refresh=st.booleans(),
         protection=st.sampled_from(PROTECTION),
         logout_clear=st.booleans(),
+        idle_on=st.booleans(),
+        absolute_on=st.booleans(),
     )
     def configure_app(
-        self, refresh: bool, protection: str | None, logout_clear: bool
+        self,
+        refresh: bool,
+        protection: str | None,
+        logout_clear: bool,
+        idle_on: bool,
+        absolute_on: bool,
     ) -> None:
         self.app.config.update(
             REMEMBER_COOKIE_REFRESH_EACH_REQUEST=refresh,
             SESSION_PROTECTION=protection,
             LOGOUT_CLEAR_SESSION=logout_clear,
+            SESSION_IDLE_TIMEOUT=IDLE if idle_on else None,
+            SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE if absolute_on else None,
+            SESSION_IDLE_GRANULARITY=GRANULARITY,
         )
+        self.idle_on = idle_on
+        self.absolute_on = absolute_on
 
     @rule(change=st.sampled_from(CONFIG_CHANGES))
     def reconfigure(self, change: tuple[str, object]) -> None:
@@ -859,7 +945,39 @@ class LoginMachine(RuleBasedStateMachine):
             item = self.store._cache.get(STORE_PREFIX + cred.value)
             state += (None if item is None else item[1],)
 
+        if (self.idle_on or self.absolute_on) and cred is not None:
+            state += self.lifetime_state(cred.value)
+
         return state
+
+    def lifetime_state(self, value: str) -> tuple[bool, ...]:
+        """How the session's own timestamps stand against the clock: whether
+        the login is past a timeout, and whether a request rewrites
+        ``_seen_at``.
+        """
+        data: object
+
+        if self.store is not None:
+            data = self.store.get(STORE_PREFIX + value)
+        else:
+            serializer = self.app.session_interface.get_signing_serializer(  # type: ignore[attr-defined]
+                self.app
+            )
+            data = serializer.loads_unsafe(value)[1]
+
+        if not isinstance(data, dict):
+            return ()
+
+        now = self.clock.now
+        login = data.get("_login_at")
+        use = data.get("_seen_at")
+        return (
+            login is None,
+            use is None,
+            isinstance(login, int) and now - login > ABSOLUTE,
+            isinstance(use, int) and now - use > IDLE + GRANULARITY,
+            isinstance(use, int) and now - use >= GRANULARITY,
+        )
 
 
 class SignedCookieMachine(LoginMachine):

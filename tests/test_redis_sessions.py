@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import typing as t
+from datetime import timedelta
 from http.client import HTTPConnection
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -30,6 +31,7 @@ from flask.testing import FlaskClient
 from flask_session import Session
 
 import flask_sessionauth
+from conftest import Clock
 from conftest import cookie_value
 from conftest import TokenUser
 from flask_sessionauth import current_user
@@ -228,6 +230,109 @@ def sid(client: FlaskClient) -> str:
     value = cookie_value(client, SESSION)
     assert value is not None
     return value
+
+
+# Session lifetime: the store's TTL and the timeouts
+
+IDLE = 1800
+GRANULARITY = 180
+
+
+@pytest.fixture
+def timed_app(app: Flask) -> Flask:
+    """Both timeouts on; the store keeps a session exactly as long as the idle
+    timeout needs, and writes it only when it changes.
+    """
+    app.config.update(
+        SESSION_IDLE_TIMEOUT=timedelta(seconds=IDLE),
+        SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=IDLE + GRANULARITY),
+        SESSION_REFRESH_EACH_REQUEST=False,
+    )
+    return app
+
+
+def test_idle_timeout_on_redis(
+    timed_app: Flask, client: FlaskClient, store: redis.Redis, clock: Clock
+) -> None:
+    client.get("/login/1")
+    key = PREFIX + sid(client)
+    data = stored(store, sid(client))
+    assert data is not None
+    assert data["_seen_at"] == int(clock.now)
+    assert IDLE + GRANULARITY - 5 <= store.ttl(key) <= IDLE + GRANULARITY
+
+    # Within the granularity: nothing is written, to Redis or the cookie.
+    clock.advance(GRANULARITY - 1)
+    store.expire(key, 1000)
+    response = client.get("/")
+    assert response.text == "user:1"
+    assert response.headers.getlist("Set-Cookie") == []
+    assert store.ttl(key) <= 1000
+
+    # Past it: _seen_at is rewritten, and the store keeps the session for
+    # another idle timeout plus granularity from now.
+    clock.advance(1)
+    assert client.get("/").text == "user:1"
+    data = stored(store, sid(client))
+    assert data is not None
+    assert data["_seen_at"] == int(clock.now)
+    assert store.ttl(key) >= IDLE + GRANULARITY - 5
+
+    clock.advance(IDLE + GRANULARITY + 1)
+    assert client.get("/").text == "anonymous"
+    # Nothing but the login was in it: the session is deleted.
+    assert store.get(key) is None
+    assert cookie_value(client, SESSION) is None
+
+
+def test_absolute_lifetime_on_redis_whatever_the_ttl(
+    timed_app: Flask, client: FlaskClient, store: redis.Redis, clock: Clock
+) -> None:
+    """A store that keeps sessions for days does not keep a login past its
+    absolute lifetime.
+    """
+    timed_app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=30)
+    client.get("/login/1")
+    client.get("/put/cart/apples")
+
+    for _ in range(24):
+        clock.advance(IDLE)
+        assert client.get("/").text == "user:1"
+
+    clock.advance(1)
+    assert client.get("/").text == "anonymous"
+    data = stored(store, sid(client))
+    assert data is not None
+    assert data["cart"] == "apples"
+    assert not LOGIN_SESSION_KEYS & data.keys()
+
+
+def test_a_store_ttl_shorter_than_the_idle_timeout_fails_loudly(
+    timed_app: Flask, client: FlaskClient
+) -> None:
+    # Session(app) ran after init_app here, so the login catches it.
+    timed_app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=30)
+
+    with pytest.raises(ValueError, match="PERMANENT_SESSION_LIFETIME"):
+        client.get("/login/1")
+
+
+def test_a_store_ttl_shorter_than_the_idle_timeout_fails_at_init_app(
+    store: redis.Redis,
+) -> None:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="k",
+        SESSION_TYPE="redis",
+        SESSION_REDIS=store,
+        SESSION_IDLE_TIMEOUT=timedelta(hours=1),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
+    )
+    Session(app)
+
+    with pytest.raises(ValueError, match="timedelta\\(seconds=3960\\)"):
+        flask_sessionauth.LoginManager(app)
 
 
 # Logging in and out

@@ -90,6 +90,8 @@ class LiveServer:
     secret_key: str
     #: The server's output, for the message when it fails to start.
     log: Path
+    #: The file the app adds to the real time (``FLASK_TEST_CLOCK_FILE``).
+    clock_file: Path
     _serializer: URLSafeTimedSerializer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +102,14 @@ class LiveServer:
         serializer = SecureCookieSessionInterface().get_signing_serializer(app)
         assert serializer is not None
         self._serializer = serializer
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the app's clock forward. Never back: the server is shared by
+        every test, and its logins carry times.
+        """
+        assert seconds >= 0
+        offset = float(self.clock_file.read_text() or 0)
+        self.clock_file.write_text(f"{offset + seconds}\n")
 
     def session(self, page: Page) -> dict[str, t.Any]:
         """What the Flask session cookie in ``page``'s browser context holds:
@@ -162,6 +172,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     folder = tmp_path_factory.mktemp("example_app")
     secret_key = "browser-tests-secret-key"
     port = _free_port()
+    clock_file = folder / "clock"
+    clock_file.write_text("0\n")
     # The developer's FLASK_* settings (FLASK_DEBUG starts the reloader) stay
     # out of the server's environment.
     env = {
@@ -170,6 +182,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env.update(
         FLASK_SECRET_KEY=secret_key,
         FLASK_DATABASE=str(folder / "example_app.sqlite"),
+        FLASK_TEST_CLOCK_FILE=str(clock_file),
     )
     factory = f"example_app:create_app(instance_path={str(folder / 'instance')!r})"
     command = [
@@ -196,7 +209,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     try:
         _wait_until_serving(process, port, log)
-        yield LiveServer(url=f"http://127.0.0.1:{port}", secret_key=secret_key, log=log)
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            secret_key=secret_key,
+            log=log,
+            clock_file=clock_file,
+        )
     finally:
         process.terminate()
 

@@ -292,3 +292,56 @@ def test_logout_with_tampered_csrf_token_is_refused(
     assert heading(page) == f"Hello, {username}"
     assert live_server.session(page)[USER_ID] == user_id
     assert REMEMBER_COOKIE in cookies(page)
+
+
+EXPIRED_MESSAGE = (
+    "Your session has expired: 30 minutes without activity, or 12 hours since"
+    " you logged in. Please log in again."
+)
+
+
+def test_idle_login_expires_and_the_user_is_told_why(
+    page: Page, live_server: LiveServer
+) -> None:
+    """The example app's 30-minute idle timeout, walked through with the app's
+    clock moved forward rather than waited for.
+    """
+    username = new_username()
+    register(page, username)
+    log_in(page, username, PASSWORD, remember=False)
+    page.goto("/profile")
+    assert path_of(page) == "/profile"
+    first = live_server.session(page)
+    sent = cookies(page)[SESSION_COOKIE]["value"]
+
+    # Within the idle granularity (3 minutes) the session is not rewritten:
+    # the browser keeps the very cookie it had.
+    live_server.advance_clock(60)
+    page.goto("/profile")
+    assert path_of(page) == "/profile"
+    assert cookies(page)[SESSION_COOKIE]["value"] == sent
+
+    # Active every 29 minutes, the login outlives the idle timeout; each of
+    # these requests moves the recorded last use forward.
+    for _ in range(2):
+        live_server.advance_clock(29 * 60)
+        page.goto("/profile")
+        assert path_of(page) == "/profile"
+
+    later = live_server.session(page)
+    assert later[USER_ID] == first[USER_ID]
+    assert later["_seen_at"] >= first["_seen_at"] + 58 * 60
+    assert later["_login_at"] == first["_login_at"]
+
+    # 34 minutes without a request: the login is over, and the login page
+    # says why.
+    live_server.advance_clock(34 * 60)
+    page.goto("/profile")
+    assert path_of(page) == "/auth/login"
+    assert flashes(page) == [EXPIRED_MESSAGE]
+    assert USER_ID not in live_server.session(page)
+
+    # Logging in again leads back to the page the user wanted.
+    log_in(page, username, PASSWORD, remember=False)
+    assert path_of(page) == "/profile"
+    assert live_server.session(page)[USER_ID] == first[USER_ID]

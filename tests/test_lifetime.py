@@ -1,0 +1,662 @@
+"""Session lifetime: ``SESSION_IDLE_TIMEOUT`` ends a login left unused for
+too long, ``SESSION_ABSOLUTE_TIMEOUT`` one that is too old however active,
+and neither makes every response re-send the session cookie.
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from datetime import timedelta
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+from flask import flash
+from flask import Flask
+from flask import get_flashed_messages
+from flask import session
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from conftest import Clock
+from conftest import cookie_value
+from conftest import deletes_cookie
+from conftest import is_redirect
+from conftest import recording
+from conftest import session_data
+from conftest import User
+from flask_sessionauth import fresh_login_required
+from flask_sessionauth import login_fresh
+from flask_sessionauth import LoginManager
+from flask_sessionauth import session_expired
+from flask_sessionauth import SessionAuthClient
+from flask_sessionauth import user_loaded_from_cookie
+from flask_sessionauth.testing import login_test_client
+
+IDLE = 1800  # 30 minutes: the default granularity is a tenth, 180 s
+GRANULARITY = 180
+ABSOLUTE = 12 * 3600
+REMEMBER = "remember_token"
+
+
+@pytest.fixture
+def app(app: Flask, login_manager: LoginManager) -> Flask:
+    app.config.update(
+        SESSION_IDLE_TIMEOUT=timedelta(seconds=IDLE),
+        SESSION_ABSOLUTE_TIMEOUT=timedelta(seconds=ABSOLUTE),
+    )
+    login_manager.login_view = "login_page"
+    login_manager.refresh_view = "login_page"
+
+    @app.route("/login-page")
+    def login_page() -> str:
+        messages = t.cast(
+            "list[tuple[str, str]]", get_flashed_messages(with_categories=True)
+        )
+        return " | ".join(f"{category}:{message}" for category, message in messages)
+
+    @app.route("/put")
+    def put() -> str:
+        session["cart"] = "3 apples"
+        return "put"
+
+    @app.route("/cart")
+    def cart() -> str:
+        return str(session.get("cart"))
+
+    @app.route("/fresh")
+    def fresh() -> str:
+        return "fresh" if login_fresh() else "stale"
+
+    @app.route("/fresh-only")
+    @fresh_login_required
+    def fresh_only() -> str:
+        return "fresh-only"
+
+    @app.route("/flash-then-protected")
+    def flash_then() -> str:
+        flash("kept")
+        return "flashed"
+
+    return app
+
+
+def login(client: FlaskClient, *, remember: bool = False) -> None:
+    assert client.get("/login/1" + ("?remember=1" if remember else "")).text == "ok"
+
+
+def sets_session_cookie(response: TestResponse) -> bool:
+    return any(
+        header.startswith("session=")
+        for header in response.headers.getlist("Set-Cookie")
+    )
+
+
+# Configuration
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_IDLE_GRANULARITY"],
+)
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("30m", TypeError),
+        (True, TypeError),
+        ([60], TypeError),
+        (0, ValueError),
+        (-60, ValueError),
+        (timedelta(seconds=-1), ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (timedelta(days=365 * 200), ValueError),
+    ],
+)
+def test_bad_durations_fail_at_init_app(key: str, value: object, error: type) -> None:
+    app = Flask(__name__)
+    app.config["SESSION_IDLE_TIMEOUT"] = 3600
+    app.config[key] = value
+
+    with pytest.raises(error, match=key):
+        LoginManager(app)
+
+
+def test_granularity_longer_than_the_idle_timeout_fails() -> None:
+    app = Flask(__name__)
+    app.config.update(SESSION_IDLE_TIMEOUT=600, SESSION_IDLE_GRANULARITY=601)
+
+    with pytest.raises(ValueError, match="must not be longer than"):
+        LoginManager(app)
+
+
+@pytest.mark.parametrize("value", [600, 600.0, timedelta(minutes=10), None])
+def test_good_durations_pass(value: object) -> None:
+    app = Flask(__name__)
+    app.config.update(SESSION_IDLE_TIMEOUT=value, SESSION_ABSOLUTE_TIMEOUT=value)
+    LoginManager(app)
+
+
+def test_off_by_default_writes_no_timestamps(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config.update(SESSION_IDLE_TIMEOUT=None, SESSION_ABSOLUTE_TIMEOUT=None)
+    login(client)
+    assert "_login_at" not in session_data(client)
+    assert "_seen_at" not in session_data(client)
+    clock.advance(10 * 365 * 24 * 3600)
+    assert client.get("/").text == "user:1"
+
+
+def test_login_writes_both_timestamps(client: FlaskClient, clock: Clock) -> None:
+    login(client)
+    data = session_data(client)
+    assert data["_login_at"] == int(clock.now)
+    assert data["_seen_at"] == int(clock.now)
+
+
+def test_only_the_timeouts_that_are_on_write_their_key(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["SESSION_ABSOLUTE_TIMEOUT"] = None
+    login(client)
+    assert "_login_at" not in session_data(client)
+    assert "_seen_at" in session_data(client)
+
+
+# The idle timeout
+
+
+def test_activity_keeps_a_login_alive_past_the_idle_timeout(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+
+    for _ in range(10):
+        clock.advance(IDLE - 1)
+        assert client.get("/").text == "user:1"
+
+    assert client.get("/").text == "user:1"
+
+
+def test_a_request_within_the_granularity_sends_no_cookie(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+    clock.advance(GRANULARITY - 1)
+    response = client.get("/")
+    assert response.text == "user:1"
+    assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_a_request_past_the_granularity_rewrites_seen_at_once(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+    clock.advance(GRANULARITY)
+    response = client.get("/")
+    assert response.text == "user:1"
+    assert sets_session_cookie(response)
+    assert session_data(client)["_seen_at"] == int(clock.now)
+    assert client.get("/").headers.getlist("Set-Cookie") == []
+
+
+@pytest.mark.parametrize(
+    ("idle_for", "alive"),
+    [
+        (IDLE, True),
+        (IDLE + GRANULARITY, True),
+        (IDLE + GRANULARITY + 1, False),
+    ],
+)
+def test_an_unused_login_ends_after_idle_plus_granularity(
+    client: FlaskClient, clock: Clock, idle_for: int, alive: bool
+) -> None:
+    login(client)
+    clock.advance(idle_for)
+    assert client.get("/").text == ("user:1" if alive else "anonymous")
+
+
+@pytest.mark.parametrize("last_stamp_age", [0, GRANULARITY - 1])
+def test_the_login_ends_between_idle_and_idle_plus_granularity_after_last_use(
+    client: FlaskClient, clock: Clock, last_stamp_age: int
+) -> None:
+    """The documented precision: with the last request at T, the login holds
+    at T + idle and is gone after T + idle + granularity, wherever T falls
+    within the granularity.
+    """
+    login(client)
+    clock.advance(last_stamp_age)
+    assert client.get("/").text == "user:1"  # the last use, T
+    last_use = clock.now
+
+    clock.now = last_use + IDLE
+    assert client.get("/").text == "user:1"
+
+    login(client)
+    clock.advance(last_stamp_age)
+    assert client.get("/").text == "user:1"
+    last_use = clock.now
+    clock.now = last_use + IDLE + GRANULARITY + 1
+    assert client.get("/").text == "anonymous"
+
+
+def test_configured_granularity(app: Flask, client: FlaskClient, clock: Clock) -> None:
+    app.config["SESSION_IDLE_GRANULARITY"] = timedelta(seconds=10)
+    login(client)
+    clock.advance(10)
+    assert sets_session_cookie(client.get("/"))
+    clock.advance(IDLE + 11)
+    assert client.get("/").text == "anonymous"
+
+
+def test_default_granularity_is_at_least_a_minute_and_at_most_the_timeout(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config["SESSION_IDLE_TIMEOUT"] = 30  # shorter than a minute
+    login(client)
+    clock.advance(29)
+    assert client.get("/").headers.getlist("Set-Cookie") == []
+    clock.advance(1)
+    assert sets_session_cookie(client.get("/"))
+    clock.advance(61)
+    assert client.get("/").text == "anonymous"
+
+    app.config["SESSION_IDLE_TIMEOUT"] = 300  # a tenth would be 30 s
+    login(client)
+    clock.advance(59)
+    assert client.get("/").headers.getlist("Set-Cookie") == []
+    clock.advance(1)
+    assert sets_session_cookie(client.get("/"))
+
+
+# The absolute lifetime
+
+
+def test_activity_does_not_extend_the_absolute_lifetime(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+    used = 0
+
+    while used + IDLE - 1 <= ABSOLUTE:
+        clock.advance(IDLE - 1)
+        used += IDLE - 1
+        assert client.get("/").text == "user:1"
+
+    clock.now += ABSOLUTE - used + 1
+    assert client.get("/").text == "anonymous"
+
+
+def test_absolute_lifetime_alone(app: Flask, client: FlaskClient, clock: Clock) -> None:
+    app.config["SESSION_IDLE_TIMEOUT"] = None
+    login(client)
+    clock.advance(ABSOLUTE)
+    response = client.get("/")
+    assert response.text == "user:1"
+    assert response.headers.getlist("Set-Cookie") == []
+    clock.advance(1)
+    assert client.get("/").text == "anonymous"
+
+
+# What an ended login leaves
+
+
+@pytest.mark.parametrize(
+    ("advance", "reason"),
+    [(IDLE + GRANULARITY + 1, "idle"), (ABSOLUTE + 1, "absolute")],
+)
+def test_expiry_removes_the_login_and_sends_the_signal(
+    app: Flask,
+    client: FlaskClient,
+    clock: Clock,
+    users: dict[str, User],
+    advance: int,
+    reason: str,
+) -> None:
+    login(client)
+    client.get("/put")
+
+    if reason == "absolute":
+        # Active all along, so only the absolute lifetime can end it.
+        for _ in range(advance // (IDLE - 1)):
+            clock.advance(IDLE - 1)
+            client.get("/")
+
+        clock.now += advance % (IDLE - 1)
+    else:
+        clock.advance(advance)
+
+    with recording(session_expired) as calls:
+        response = client.get("/")
+
+    assert response.text == "anonymous"
+    assert calls == [(app, {"user": users["1"], "reason": reason})]
+    data = session_data(client)
+    assert data == {"cart": "3 apples"}
+    # Only once: the next request finds no login to end.
+    with recording(session_expired) as calls:
+        assert client.get("/").text == "anonymous"
+    assert calls == []
+
+
+def test_signal_user_is_none_when_the_user_is_gone(
+    app: Flask, client: FlaskClient, clock: Clock, users: dict[str, User]
+) -> None:
+    login(client)
+    del users["1"]
+    clock.advance(IDLE + GRANULARITY + 1)
+
+    with recording(session_expired) as calls:
+        assert client.get("/").text == "anonymous"
+
+    assert calls == [(app, {"user": None, "reason": "idle"})]
+
+
+def test_login_required_says_the_session_expired(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+    clock.advance(IDLE + GRANULARITY + 1)
+    response = client.get("/protected")
+    assert is_redirect(response)
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login-page"
+    assert parse_qs(location.query)["next"] == ["/protected"]
+    assert (
+        client.get("/login-page").text
+        == "message:Your session has expired. Please log in again."
+    )
+
+    # A later refusal is an ordinary one.
+    client.get("/protected")
+    assert (
+        client.get("/login-page").text == "message:Please log in to access this page."
+    )
+
+
+def test_expired_message_is_localised_and_takes_its_category(
+    client: FlaskClient, clock: Clock, login_manager: LoginManager
+) -> None:
+    login_manager.localize_callback = str.upper
+    login_manager.login_message_category = "info"
+    login(client)
+    clock.advance(IDLE + GRANULARITY + 1)
+    client.get("/protected")
+    assert (
+        client.get("/login-page").text
+        == "info:YOUR SESSION HAS EXPIRED. PLEASE LOG IN AGAIN."
+    )
+
+    login_manager.session_expired_message = "Timed out."
+    login_manager.session_expired_message_category = "warning"
+    login(client)
+    clock.advance(IDLE + GRANULARITY + 1)
+    client.get("/protected")
+    assert client.get("/login-page").text == "warning:TIMED OUT."
+
+
+def test_api_request_gets_session_expired_json(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+    clock.advance(ABSOLUTE + 1)
+    response = client.get("/protected", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.json == {
+        "error": "session_expired",
+        "message": "Your session has expired. Please log in again.",
+    }
+    response = client.get("/protected", headers={"Accept": "application/json"})
+    assert response.json is not None
+    assert response.json["error"] == "unauthorized"
+
+
+def test_an_expired_login_is_never_fresh(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config["FRESH_LOGIN_MAX_AGE"] = timedelta(days=1)
+    login(client)
+    assert client.get("/fresh").text == "fresh"
+    clock.advance(IDLE + GRANULARITY + 1)
+    assert client.get("/fresh").text == "stale"
+    assert is_redirect(client.get("/fresh-only"))
+
+
+def test_fresh_login_max_age_works_alongside(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config["FRESH_LOGIN_MAX_AGE"] = 600
+    login(client)
+    clock.advance(599)
+    assert client.get("/fresh-only").text == "fresh-only"
+    clock.advance(2)
+    assert client.get("/").text == "user:1"
+    assert is_redirect(client.get("/fresh-only"))
+
+
+# The remember cookie
+
+
+def test_remember_cookie_restores_a_new_login_that_is_not_fresh(
+    app: Flask, client: FlaskClient, clock: Clock, users: dict[str, User]
+) -> None:
+    login(client, remember=True)
+    clock.advance(IDLE + GRANULARITY + 1)
+
+    with (
+        recording(session_expired) as expired,
+        recording(user_loaded_from_cookie) as restored,
+    ):
+        response = client.get("/fresh")
+
+    assert response.text == "stale"
+    assert not deletes_cookie(response, REMEMBER)
+    assert cookie_value(client, REMEMBER) is not None
+    assert expired == [(app, {"user": users["1"], "reason": "idle"})]
+    assert restored == [(app, {"user": users["1"]})]
+    data = session_data(client)
+    assert data["_login_at"] == int(clock.now)
+    assert data["_seen_at"] == int(clock.now)
+    assert data["_fresh"] is False
+    assert client.get("/").text == "user:1"
+
+
+def test_remember_cookie_duration_bounds_the_restores(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=2)
+    login(client, remember=True)
+
+    for _ in range(3):
+        clock.advance(ABSOLUTE + 1)
+        assert client.get("/").text == "user:1"
+
+    clock.advance(ABSOLUTE + 1)  # the cookie is over two days old
+    assert client.get("/").text == "anonymous"
+
+
+def test_a_logged_out_user_is_not_restored(client: FlaskClient, clock: Clock) -> None:
+    login(client, remember=True)
+    client.get("/logout")
+    clock.advance(IDLE + GRANULARITY + 1)
+    assert client.get("/").text == "anonymous"
+
+
+# Logins from before the timeouts, and hostile values
+
+
+def test_a_login_without_timestamps_starts_counting_now(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    """A flask-login session (or one made before the timeouts were on) stays
+    logged in, and its lifetime starts on its first request.
+    """
+    with client.session_transaction() as sess:
+        sess.update(_user_id="1", _fresh=True, _id="whatever")
+
+    app.config["SESSION_PROTECTION"] = None
+    response = client.get("/")
+    assert response.text == "user:1"
+    data = session_data(client)
+    assert data["_login_at"] == int(clock.now)
+    assert data["_seen_at"] == int(clock.now)
+    clock.advance(IDLE)
+    assert client.get("/").text == "user:1"
+    clock.advance(IDLE + GRANULARITY + 1)
+    assert client.get("/").text == "anonymous"
+
+
+def test_turning_the_timeouts_on_keeps_existing_logins(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    app.config.update(SESSION_IDLE_TIMEOUT=None, SESSION_ABSOLUTE_TIMEOUT=None)
+    login(client)
+    clock.advance(30 * 24 * 3600)
+    app.config.update(SESSION_IDLE_TIMEOUT=IDLE, SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE)
+    assert client.get("/").text == "user:1"
+    clock.advance(ABSOLUTE + 1)
+    assert client.get("/").text == "anonymous"
+
+
+NOW = 1_700_000_000
+
+
+@pytest.mark.parametrize("key", ["_login_at", "_seen_at"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1700000000",
+        True,
+        None,
+        math.nan,
+        math.inf,
+        -math.inf,
+        10**30,
+        -5,
+        NOW + 3600,
+        [NOW],
+        {"t": NOW},
+    ],
+)
+def test_hostile_timestamps_end_the_login(
+    app: Flask, client: FlaskClient, key: str, value: object
+) -> None:
+    app.config["SESSION_PROTECTION"] = None
+    login(client)
+
+    with client.session_transaction() as sess:
+        sess[key] = value
+
+    with recording(session_expired) as calls:
+        response = client.get("/")
+
+    if value is None:
+        # JSON null: read as a missing key, which starts counting now.
+        assert response.text == "user:1"
+        return
+
+    assert response.status_code == 200
+    assert response.text == "anonymous"
+    reason = "absolute" if key == "_login_at" else "idle"
+    assert [kwargs["reason"] for _, kwargs in calls] == [reason]
+
+
+def test_a_small_clock_skew_is_tolerated(client: FlaskClient, clock: Clock) -> None:
+    login(client)
+    clock.advance(-30)  # this server's clock is behind the one that stamped
+    assert client.get("/").text == "user:1"
+
+
+# The test helpers
+
+
+def test_login_test_client_makes_an_idle_login(
+    app: Flask, client: FlaskClient, users: dict[str, User]
+) -> None:
+    login_test_client(client, users["1"], idle=timedelta(seconds=IDLE + GRANULARITY))
+    assert client.get("/").text == "user:1"
+    login_test_client(
+        client, users["1"], idle=timedelta(seconds=IDLE + GRANULARITY + 1)
+    )
+    response = client.get("/protected")
+    assert is_redirect(response)
+    assert client.get("/login-page").text.endswith(
+        "Your session has expired. Please log in again."
+    )
+
+
+def test_login_test_client_makes_an_old_login(
+    app: Flask, client: FlaskClient, users: dict[str, User]
+) -> None:
+    app.config["FRESH_LOGIN_MAX_AGE"] = 3600
+    login_test_client(client, users["1"], age=timedelta(hours=1, seconds=1))
+    assert client.get("/fresh").text == "stale"  # the fresh window is over too
+    login_test_client(client, users["1"], age=timedelta(seconds=ABSOLUTE + 1))
+    assert client.get("/").text == "anonymous"
+
+
+def test_session_auth_client_takes_login_age_and_idle(
+    app: Flask, users: dict[str, User]
+) -> None:
+    app.test_client_class = SessionAuthClient
+    young = app.test_client(user=users["1"], login_age=timedelta(hours=11))
+    assert young.get("/").text == "user:1"
+    old = app.test_client(user=users["1"], login_age=timedelta(hours=13))
+    assert old.get("/").text == "anonymous"
+    idle = app.test_client(user=users["1"], login_idle=timedelta(hours=1))
+    assert idle.get("/").text == "anonymous"
+
+
+@pytest.mark.parametrize(
+    ("age", "idle"),
+    [
+        (timedelta(seconds=-1), None),
+        (None, timedelta(seconds=-1)),
+        (timedelta(minutes=1), timedelta(minutes=2)),
+    ],
+)
+def test_login_test_client_refuses_impossible_ages(
+    client: FlaskClient,
+    users: dict[str, User],
+    age: timedelta | None,
+    idle: timedelta | None,
+) -> None:
+    with pytest.raises(ValueError):
+        login_test_client(client, users["1"], age=age, idle=idle)
+
+
+# Server-side sessions
+
+
+class FakeServerSide:
+    """Stands for Flask-Session: only whether ``regenerate`` exists matters."""
+
+    def regenerate(self, sess: t.Any) -> None:
+        pass
+
+
+def test_server_side_store_must_outlive_the_idle_timeout() -> None:
+    app = Flask(__name__)
+    app.session_interface = FakeServerSide()  # type: ignore[assignment]
+    app.config.update(
+        SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=32),
+    )
+
+    with pytest.raises(ValueError, match="PERMANENT_SESSION_LIFETIME") as info:
+        LoginManager(app)
+
+    assert "timedelta(seconds=1980)" in str(info.value)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=33)
+    LoginManager(app)
+
+
+def test_signed_cookie_sessions_need_no_store_lifetime() -> None:
+    app = Flask(__name__)
+    app.config.update(
+        SESSION_IDLE_TIMEOUT=timedelta(hours=2),
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=1),
+    )
+    LoginManager(app)
