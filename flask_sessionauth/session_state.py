@@ -63,12 +63,13 @@ def write_login(
         # Flask-Session may have been set up after init_app checked this.
         check_store_lifetime(app)
 
+    # One update, and deletions only of keys that are there: each call on a
+    # Flask session runs Python code of its own.
     for key, value in keys.items():
-        if value is None:
-            sess.pop(key, None)
-        else:
-            sess[key] = value
+        if value is None and key in sess:
+            del sess[key]
 
+    sess.update({key: value for key, value in keys.items() if value is not None})
     regenerate_session(app, sess)
 
 
@@ -118,8 +119,8 @@ def check_store_lifetime(app: Flask) -> None:
 
 def drop_login_keys(sess: SessionMixin) -> None:
     """Remove every key of a login from ``sess``; other keys stay."""
-    for key in LOGIN_SESSION_KEYS:
-        sess.pop(key, None)
+    for key in LOGIN_SESSION_KEYS.intersection(sess):
+        del sess[key]
 
 
 def login_state(
