@@ -15,6 +15,9 @@ from .current import get_user
 from .extension import get_manager
 from .login import login_fresh
 
+if t.TYPE_CHECKING:
+    from .manager import LoginManager
+
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
 
@@ -59,12 +62,26 @@ def _refusal_after_loading(fresh: bool) -> t.Any | None:
     return refusal
 
 
+def _has_async_callbacks(manager: LoginManager) -> bool:
+    return any(
+        inspect.iscoroutinefunction(callback)
+        for callback in (
+            manager.user_callback,
+            manager.request_callback,
+            manager.header_callback,
+            manager.basic_auth_callback,
+            manager.unauthorized_callback,
+            manager.needs_refresh_callback,
+        )
+    )
+
+
 def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-            if get_manager().has_async_callbacks():
+            if _has_async_callbacks(get_manager()):
                 # Async loaders are run to completion through asgiref, which
                 # cannot happen on this thread while its event loop runs.
                 # The thread sees the same request (contextvars are copied).

@@ -4,7 +4,6 @@ pipeline that finds the current user.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 import typing as t
@@ -12,9 +11,7 @@ import typing as t
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import redirect
 from flask import request
-from flask import session
 
 from . import pipeline
 from .api import is_api_request
@@ -27,7 +24,6 @@ from .config import REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY
 from .config import SESSION_EXPIRED_MESSAGE
 from .config import SessionProtection
-from .config import setting
 from .config import validate
 from .current import user_context_processor
 from .extension import expired_reason
@@ -37,9 +33,7 @@ from .protection import create_identifier
 from .session_state import check_store_lifetime
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
-from .urls import expand_login_view
-from .urls import login_url as make_login_url
-from .urls import make_next_param
+from .urls import redirect_to_view
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -334,7 +328,7 @@ class LoginManager(FlaskLoginNames):
         else:
             self._flash(self.login_message, self.login_message_category)
 
-        return self._redirect_to(login_view)
+        return redirect_to_view(login_view)
 
     def needs_refresh(self) -> ResponseReturn:
         """The response for a user whose login is not fresh enough. Return it
@@ -362,7 +356,7 @@ class LoginManager(FlaskLoginNames):
             abort(401)
 
         self._flash(self.needs_refresh_message, self.needs_refresh_message_category)
-        return self._redirect_to(self.refresh_view)
+        return redirect_to_view(self.refresh_view)
 
     def _flash(self, message: str | None, category: str) -> None:
         if not message:
@@ -372,15 +366,6 @@ class LoginManager(FlaskLoginNames):
             message = self.localize_callback(message)
 
         flash(message, category=category)
-
-    def _redirect_to(self, view: str) -> BaseResponse:
-        if setting(current_app.config, "USE_SESSION_FOR_NEXT"):
-            # flask-login also wrote _id here, which re-tied a stolen session
-            # to the thief's client; protection only looks at logins anyway.
-            session["next"] = make_next_param(expand_login_view(view), request.url)
-            return redirect(make_login_url(view))
-
-        return redirect(make_login_url(view, next_url=request.url))
 
     def _api_response(self, error: str, message: str) -> BaseResponse:
         return json_401(
@@ -398,20 +383,3 @@ class LoginManager(FlaskLoginNames):
         .. versionadded:: 0.2.0
         """
         return pipeline.run(self)  # type: ignore[no-any-return]
-
-    def has_async_callbacks(self) -> bool:
-        """Whether any loader or handler registered here is ``async``.
-
-        .. versionadded:: 0.2.0
-        """
-        return any(
-            inspect.iscoroutinefunction(callback)
-            for callback in (
-                self._user_callback,
-                self._request_callback,
-                self._header_callback,
-                self._basic_auth_callback,
-                self.unauthorized_callback,
-                self.needs_refresh_callback,
-            )
-        )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import typing as t
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 from flask import current_app
+from flask import redirect
+from flask import request
+from flask import session
 from flask import url_for
+
+from .config import setting
+
+if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response
 
 
 def make_next_param(login_url: str, current_url: str) -> str:
@@ -61,3 +70,17 @@ def login_url(
     query[next_field] = [make_next_param(base, next_url)]
     netloc = current_app.config.get("FORCE_HOST_FOR_REDIRECTS") or parts.netloc
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, doseq=True)))
+
+
+def redirect_to_view(view: str) -> Response:
+    """Redirect to ``view`` (the login or refresh view), passing the page the
+    user wanted as ``next``: in the query string, or in the session with
+    ``USE_SESSION_FOR_NEXT``.
+    """
+    if setting(current_app.config, "USE_SESSION_FOR_NEXT"):
+        # flask-login also wrote _id here, which re-tied a stolen session to
+        # the thief's client; protection only looks at logins anyway.
+        session["next"] = make_next_param(expand_login_view(view), request.url)
+        return redirect(login_url(view))
+
+    return redirect(login_url(view, next_url=request.url))
