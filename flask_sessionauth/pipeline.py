@@ -489,21 +489,12 @@ def after_request(response: Response) -> Response:
         remember.clear_cookie(response, config)
         return response
 
-    sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-    user_id = sess.get("_user_id")
-
-    if user_id is not None:
-        manager = get_manager(app)
-        remember.set_cookie(
-            response,
-            config,
-            remember.keyring(config, manager.clock),
-            manager.clock(),
-            str(user_id),
-            remember.duration(config, sess.get("_remember_seconds")),
-            sess.get("_token_sig"),
-        )
-
+    remember.set_login_cookie(
+        response,
+        config,
+        get_manager(app).clock,
+        session._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+    )
     return response
 
 

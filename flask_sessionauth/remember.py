@@ -426,6 +426,26 @@ def set_cookie(
     )
 
 
+def set_login_cookie(
+    response: Response, config: Config, clock: t.Callable[[], float], sess: t.Any
+) -> None:
+    """Issue the remember cookie of the login ``sess`` holds, with the
+    duration it asked for and its token binding; nothing if it holds none.
+    """
+    user_id = sess.get("_user_id")
+
+    if user_id is not None:
+        set_cookie(
+            response,
+            config,
+            keyring(config, clock),
+            clock(),
+            str(user_id),
+            duration(config, sess.get("_remember_seconds")),
+            sess.get("_token_sig"),
+        )
+
+
 def _compact(duration: float) -> float | int:
     return int(duration) if duration == int(duration) else duration
 

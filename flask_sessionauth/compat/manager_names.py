@@ -90,21 +90,11 @@ class FlaskLoginNames:
 
     def _set_cookie(self, response: Response) -> None:
         # flask-login's sets the remember cookie of the session's login.
-        sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-        user_id = sess.get("_user_id")
-
-        if user_id is None:
-            return
-
-        config = current_app.config
-        remember.set_cookie(
+        remember.set_login_cookie(
             response,
-            config,
-            remember.keyring(config, self.clock),
-            self.clock(),
-            str(user_id),
-            remember.duration(config, sess.get("_remember_seconds")),
-            sess.get("_token_sig"),
+            current_app.config,
+            self.clock,
+            session._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
         )
 
     def _clear_cookie(self, response: Response) -> None:
