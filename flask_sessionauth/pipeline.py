@@ -530,6 +530,12 @@ def refresh_cookie(app: Flask, response: Response) -> None:
         remember.clear_cookie(response, config)
         return
 
+    if str(getattr(user, manager.id_attribute)()) != cookie.user_id:
+        # Not the session's user (its loader found nobody, and a request
+        # loader found someone else): that user's token says nothing of
+        # this cookie.
+        return
+
     keyring = remember.keyring(config, manager.clock)
     token = session_token(user)
     signature = None

@@ -476,3 +476,34 @@ def test_cookie_work_lands_on_a_response_an_app_hook_replaced(
     )
     client.delete_cookie("session")
     assert client.get("/").text == "anonymous"
+
+
+def test_refresh_never_renews_a_cookie_for_another_user() -> None:
+    # A stale session login of user 1 and user 1's remember cookie, but the
+    # user of the request comes from the request loader: user 2. Refreshing
+    # must not judge user 1's cookie by user 2's session token.
+    manager = LoginManager()
+    manager.request_loader(lambda request: User("2", "bob"))
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="test-secret", REMEMBER_COOKIE_REFRESH_EACH_REQUEST=True
+    )
+    manager.init_app(app)
+
+    @app.route("/")
+    def index() -> str:
+        return f"user:{current_user.get_id()}"
+
+    @app.route("/plant")
+    def plant() -> str:
+        login_user(User("1", "alice"), remember=True)
+        return "ok"
+
+    client = app.test_client()
+    client.get("/plant")
+    response = client.get("/")
+
+    assert response.text == "user:2"
+    assert not any(
+        h.startswith(f"{REMEMBER}=") for h in response.headers.getlist("Set-Cookie")
+    )
