@@ -107,6 +107,7 @@ def rebind_session(user: t.Any = None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     claimed = sess.get("_user_id")
+    claimed_binding = sess.get("_token_sig")
     # Loads the user if the view has not: the session's login is checked
     # (protection, revocation) before it is bound to anything new.
     current = get_user()
@@ -124,7 +125,11 @@ def rebind_session(user: t.Any = None) -> None:
     bound_id = sess.get("_user_id")
 
     if bound_id is None:
-        if claimed is not None and str(claimed) == user_id:
+        if (
+            claimed is not None
+            and str(claimed) == user_id
+            and _token_changed(app, manager.clock, user, claimed_binding)
+        ):
             raise RuntimeError(
                 "rebind_session() found the session's login already revoked:"
                 " the user's session token changed before the login was"
@@ -175,6 +180,21 @@ def rebind_session(user: t.Any = None) -> None:
         set_cookie_action(CookieAction.SET)
     elif cookie is not None:
         set_cookie_action(CookieAction.CLEAR)
+
+
+def _token_changed(
+    app: App, clock: t.Callable[[], float], user: t.Any, signature: object
+) -> bool:
+    """Whether a login bound by ``signature`` ended because ``user``'s token
+    changed, rather than for another reason (protection, its age).
+    """
+    token = session_token(user)
+
+    if token is None or not isinstance(signature, str):
+        return False
+
+    keyring = remember.keyring(app.config, clock)
+    return keyring.verify_token(token, signature) is KeyMatch.NONE
 
 
 def _follows(

@@ -679,3 +679,26 @@ def test_session_and_cookie_survive_key_rotation(app: Flask, tina: TokenUser) ->
     tina.token = NEW_TOKEN
     client.delete_cookie("session")
     assert client.get("/").text == "anonymous"
+
+
+def test_rebind_of_a_login_protection_ended_is_a_no_op(
+    app: Flask, tina: TokenUser
+) -> None:
+    # Strong protection ends a copied login before rebind_session() sees it:
+    # that is no misuse by the app, so nothing raises and nothing is bound.
+    app.config["SESSION_PROTECTION"] = "strong"
+
+    @app.route("/rebind-explicit")
+    def rebind_explicit() -> str:
+        rebind_session(tina)
+        return "done"
+
+    owner = app.test_client()
+    login(owner, "7")
+    thief = app.test_client()
+    thief.set_cookie("session", cookie_value(owner, "session") or "")
+
+    response = thief.get("/rebind-explicit", headers={"User-Agent": "other"})
+
+    assert response.text == "done"
+    assert thief.get("/", headers={"User-Agent": "other"}).text == "anonymous"
