@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import current_app
 from flask import g
 from flask import has_request_context
+from flask import request
 from werkzeug.local import LocalProxy
 
-from .extension import get_manager
+from . import pipeline
+from .extension import NOT_LOADED
 from .extension import USER_KEY
 
 if t.TYPE_CHECKING:
     from .mixins import UserProtocol
-
-
-_NOT_LOADED = object()
 
 
 def get_user() -> UserProtocol:
@@ -25,26 +25,29 @@ def get_user() -> UserProtocol:
     :raises RuntimeError: Called outside a request.
     """
     # Each attribute read through a Flask proxy looks the context up again;
-    # on this path, taken more than once in every request, the object is
-    # taken from its proxy once.
+    # on this path, taken more than once in every request, each object is
+    # taken from its proxy once and handed on.
     try:
-        user = g._get_current_object().get(USER_KEY, _NOT_LOADED)
+        state = g._get_current_object()
     except RuntimeError:  # no app context
-        user = _NOT_LOADED
+        pass
+    else:
+        user = state.__dict__.get(USER_KEY, NOT_LOADED)
 
-    # An anonymous_user factory may return None (Flask-Security-Too's does
-    # when anonymous users are disabled): None is a loaded user too.
-    if user is not _NOT_LOADED:
-        return user  # type: ignore[no-any-return]
+        if user is not NOT_LOADED:
+            return user  # type: ignore[no-any-return]
 
-    if not has_request_context():
+    try:
+        req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    except RuntimeError:
         raise RuntimeError(
             "current_user is only available while handling a request. In a"
             " test, use app.test_request_context() or the test client; in a"
             " CLI command or background job, load the user yourself."
-        )
+        ) from None
 
-    return get_manager().find_user()
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    return pipeline.find(app, req, state)  # type: ignore[no-any-return]
 
 
 def user_context_processor() -> dict[str, t.Any]:

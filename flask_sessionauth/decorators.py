@@ -8,8 +8,10 @@ import inspect
 import typing as t
 
 from flask import current_app
+from flask import g
 from flask import request
 
+from . import pipeline
 from .config import EXEMPT_METHODS
 from .current import get_user
 from .extension import get_manager
@@ -39,7 +41,7 @@ def _refusal(fresh: bool) -> t.Any | None:
     if req.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
         return None
 
-    if not get_user().is_authenticated:
+    if not pipeline.find(app, req, g._get_current_object()).is_authenticated:
         return get_manager(app).unauthorized()
 
     if fresh and not login_fresh():

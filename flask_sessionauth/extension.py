@@ -24,6 +24,10 @@ EXTENSION_KEY = "sessionauth"
 #: Where the current user is kept on :data:`flask.g` (flask-login's name, which
 #: libraries built on flask-login read).
 USER_KEY = "_login_user"
+#: What a read of :data:`USER_KEY` gives while the request's user is not
+#: loaded yet (None is a loaded user: an ``anonymous_user`` factory may
+#: return it).
+NOT_LOADED: t.Final = object()
 #: Where pending remember-cookie work (a :class:`~.remember.CookieAction`) is
 #: kept on :data:`flask.g`.
 ACTION_KEY = "_sessionauth_cookie_action"

@@ -49,11 +49,11 @@ from .config import lifetime
 from .config import MAX_CLOCK_SKEW
 from .config import MAX_USER_ID_LENGTH
 from .config import setting
-from .current import get_user
 from .extension import ACTION_KEY
 from .extension import cookie_action
 from .extension import EXPIRED_KEY
 from .extension import get_manager
+from .extension import NOT_LOADED
 from .extension import set_cookie_action
 from .extension import USER_KEY
 from .mixins import session_token
@@ -121,10 +121,28 @@ class Visit:
         return callback(*args)
 
 
-def run(manager: LoginManager) -> t.Any:
+def find(app: Flask, req: Request, state: _AppCtxGlobals) -> t.Any:
+    """The user of ``req``: the one kept on ``state`` (the request's
+    :data:`flask.g`), or else the one :func:`run` finds with ``app``'s
+    manager. For callers that have already taken these objects from Flask's
+    proxies.
+    """
+    user = state.__dict__.get(USER_KEY, NOT_LOADED)
+
+    if user is NOT_LOADED:
+        manager = get_manager(app)
+        sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+        user = run(manager, Visit(manager, app, sess, req, state))
+
+    return user
+
+
+def run(manager: LoginManager, visit: Visit | None = None) -> t.Any:
     """Find the user of the current request, keep it on :data:`flask.g` and
     return it.
 
+    :param visit: The request's objects, if the caller has them; by default
+        they are looked up.
     :raises RuntimeError: No loader is registered.
     """
     if (
@@ -139,7 +157,8 @@ def run(manager: LoginManager) -> t.Any:
             " the user, or None (or register a request_loader)."
         )
 
-    visit = Visit.current(manager)
+    if visit is None:
+        visit = Visit.current(manager)
 
     if user_accessed.receivers:
         user_accessed.send(visit.app)
@@ -524,7 +543,11 @@ def refresh_cookie(app: Flask, response: Response) -> None:
 
     # The session's login must hold before its cookie is renewed: load the
     # user, which checks protection and revocation, if the view did not.
-    user = get_user()
+    user = find(
+        app,
+        request._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+        g._get_current_object(),
+    )
 
     if cookie_action() is CookieAction.CLEAR or "_user_id" not in sess:
         remember.clear_cookie(response, config)
