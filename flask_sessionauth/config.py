@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import typing as t
 from datetime import timedelta
 
@@ -162,6 +163,9 @@ class Lifetime:
     #: How old ``_seen_at`` must be before a request rewrites it: the idle
     #: timeout is enforced to within this. 0 when the idle timeout is off.
     granularity: float
+    #: ``idle + granularity``: how old ``_seen_at`` may be before the login
+    #: ends. Infinite when the idle timeout is off.
+    idle_limit: float
 
 
 def lifetime(config: Config) -> Lifetime | None:
@@ -176,12 +180,30 @@ def lifetime(config: Config) -> Lifetime | None:
         return None
 
     granularity = config.get("SESSION_IDLE_GRANULARITY")
+    # The very objects of the last call, the usual case, are known without
+    # hashing them.
+    last = _last_lifetime
+
+    if idle is last[0] and absolute is last[1] and granularity is last[2]:
+        return last[3]
 
     try:
-        return _lifetime(idle, absolute, granularity)
+        settings = _lifetime(idle, absolute, granularity)
     except TypeError:
         # An unhashable value: no cache, and the checks name the key.
         return _lifetime.__wrapped__(idle, absolute, granularity)
+
+    # One tuple, replaced whole, so that a thread never sees half of one.
+    globals()["_last_lifetime"] = (idle, absolute, granularity, settings)
+    return settings
+
+
+_last_lifetime: tuple[object, object, object, Lifetime | None] = (
+    object(),
+    object(),
+    object(),
+    None,
+)
 
 
 @functools.lru_cache(maxsize=32)
@@ -191,7 +213,7 @@ def _lifetime(idle: object, absolute: object, granularity: object) -> Lifetime:
     step = lifetime_seconds(granularity, "SESSION_IDLE_GRANULARITY")
 
     if idle_seconds is None:
-        return Lifetime(None, absolute_seconds, 0.0)
+        return Lifetime(None, absolute_seconds, 0.0, math.inf)
 
     if step is None:
         step = min(idle_seconds, max(MIN_IDLE_GRANULARITY, idle_seconds / 10))
@@ -203,7 +225,7 @@ def _lifetime(idle: object, absolute: object, granularity: object) -> Lifetime:
             " for a tenth of the timeout (at least a minute), or set it shorter."
         )
 
-    return Lifetime(idle_seconds, absolute_seconds, step)
+    return Lifetime(idle_seconds, absolute_seconds, step, idle_seconds + step)
 
 
 def lifetime_seconds(value: object, key: str) -> float | None:

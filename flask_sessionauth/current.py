@@ -74,6 +74,35 @@ class _CurrentUserProxy(t.Protocol):
     def _get_current_object(self) -> UserProtocol: ...
 
 
+class _CurrentUser(LocalProxy["UserProtocol"]):
+    """werkzeug's :class:`~werkzeug.local.LocalProxy` over :func:`get_user`,
+    with the attributes of :class:`~flask_sessionauth.UserProtocol` that apps
+    read on every request (views, templates, decorators) defined on the
+    proxy itself: reading one costs one call, where the proxy's generic
+    ``__getattr__`` takes several. Each gives exactly what the user's own
+    attribute gives, or raises what reading it raises.
+    """
+
+    __slots__ = ()
+
+    @property
+    def is_authenticated(self) -> bool:
+        return get_user().is_authenticated
+
+    @property
+    def is_active(self) -> bool:
+        return get_user().is_active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return get_user().is_anonymous
+
+    @property
+    def get_id(self) -> t.Callable[[], str | None]:
+        # The user's bound method, as the generic lookup gives it.
+        return get_user().get_id
+
+
 #: The user of the current request: the logged-in user, or an instance of
 #: :attr:`LoginManager.anonymous_user`. The user is loaded on first use and
 #: kept for the rest of the request.
@@ -84,4 +113,4 @@ class _CurrentUserProxy(t.Protocol):
 #: .. versionchanged:: 0.1.0
 #:     Outside a request it raises :exc:`RuntimeError` rather than standing
 #:     for None (``bool(current_user)`` is still False there).
-current_user: _CurrentUserProxy = LocalProxy(get_user)  # type: ignore[assignment]
+current_user: _CurrentUserProxy = _CurrentUser(get_user)

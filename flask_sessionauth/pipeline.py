@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import inspect
 import logging
 import typing as t
@@ -52,12 +51,13 @@ from .config import setting
 from .extension import ACTION_KEY
 from .extension import cookie_action
 from .extension import EXPIRED_KEY
+from .extension import EXTENSION_KEY
 from .extension import get_manager
 from .extension import NOT_LOADED
 from .extension import set_cookie_action
 from .extension import USER_KEY
 from .mixins import session_token
-from .protection import identify
+from .protection import KEEP
 from .protection import Verdict
 from .protection import verdict
 from .remember import CookieAction
@@ -101,6 +101,7 @@ class Visit:
 
     @classmethod
     def current(cls, manager: LoginManager) -> Visit:
+        """The visit of the current request."""
         return cls(
             manager,
             current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
@@ -114,7 +115,12 @@ class Visit:
 
     def call(self, callback: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Call a loader, running it to completion if it is ``async``."""
-        if _is_async(callback):
+        try:
+            is_async = _known_async[callback]
+        except (KeyError, TypeError):  # not seen yet, or not hashable
+            is_async = _is_async(callback)
+
+        if is_async:
             _refuse_inside_event_loop()
             return self.app.ensure_sync(callback)(*args)
 
@@ -130,7 +136,11 @@ def find(app: Flask, req: Request, state: _AppCtxGlobals) -> t.Any:
     user = state.__dict__.get(USER_KEY, NOT_LOADED)
 
     if user is NOT_LOADED:
-        manager = get_manager(app)
+        try:
+            manager = app.extensions[EXTENSION_KEY]
+        except KeyError:
+            manager = get_manager(app)  # raises, saying how to fix it
+
         sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
         user = run(manager, Visit(manager, app, sess, req, state))
 
@@ -145,8 +155,10 @@ def run(manager: LoginManager, visit: Visit | None = None) -> t.Any:
         they are looked up.
     :raises RuntimeError: No loader is registered.
     """
+    loader = manager.user_callback
+
     if (
-        manager.user_callback is None
+        loader is None
         and manager.request_callback is None
         and manager.header_callback is None
         and manager.basic_auth_callback is None
@@ -170,7 +182,7 @@ def run(manager: LoginManager, visit: Visit | None = None) -> t.Any:
     if "_user_id" in visit.session:
         user = from_session(visit)
 
-    if user is None and manager.user_callback is not None:
+    if user is None and loader is not None:
         user = from_remember_cookie(visit)
 
     if user is None and manager.request_callback is not None:
@@ -191,7 +203,7 @@ def run(manager: LoginManager, visit: Visit | None = None) -> t.Any:
         if visit.g.get(ACTION_KEY) is None:
             set_cookie_action(CookieAction.REFRESH)
 
-    setattr(visit.g, USER_KEY, user)
+    visit.g.__dict__[USER_KEY] = user
     return user
 
 
@@ -208,16 +220,27 @@ def from_session(visit: Visit) -> t.Any:
     if not protect(visit) or loader is None or not check_lifetime(visit):
         return None
 
-    user_id = _valid_user_id(visit.session["_user_id"])
+    user_id = visit.session["_user_id"]
 
-    if user_id is None:
-        return None
+    # What this extension and flask-login write: a short, non-empty str.
+    if type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+        user_id = _valid_user_id(user_id)
+
+        if user_id is None:
+            return None
 
     # Like flask-login, an int or UUID id that get_id() returned reaches the
     # loader as it was stored.
     user = visit.call(loader, user_id)
 
-    if user is None or not check_binding(visit, user, visit.session.get("_token_sig")):
+    if user is None:
+        return None
+
+    # check_binding() holds for a user without a session token; most apps'
+    # users have none, so the step is skipped for them.
+    if hasattr(user, "get_session_token") and not check_binding(
+        visit, user, visit.session.get("_token_sig")
+    ):
         return None
 
     return user
@@ -324,13 +347,10 @@ def protect(visit: Visit) -> bool:
         return True
 
     found = verdict(
-        mode,
-        sess.get("_id"),
-        identify(visit.request, manager.identifier_generator),
-        sess,
+        mode, sess.get("_id"), visit.request, manager.identifier_generator, sess
     )
 
-    if found is Verdict.KEEP:
+    if found is KEEP:
         return True
 
     if found is Verdict.NOT_FRESH:
@@ -370,13 +390,22 @@ def check_lifetime(visit: Visit) -> bool:
 
     sess = visit.session
     now = visit.manager.clock()
+    # A stamp this extension wrote is an int; JSON may give a float. A bool
+    # (an int) and anything else is implausible, and so are NaN (which fails
+    # every comparison), infinities, negative stamps and stamps from further
+    # ahead than the clocks of two servers may differ.
+    latest = now + MAX_CLOCK_SKEW
 
     if settings.absolute is not None:
         login_at = sess.get("_login_at")
 
         if login_at is None:
             sess["_login_at"] = int(now)
-        elif not _plausible_stamp(login_at, now) or now - login_at > settings.absolute:
+        elif (
+            type(login_at) not in _STAMP_TYPES
+            or not 0 <= login_at <= latest
+            or now - login_at > settings.absolute
+        ):
             return _expire(visit, "absolute")
 
     if settings.idle is not None:
@@ -384,13 +413,12 @@ def check_lifetime(visit: Visit) -> bool:
 
         if seen_at is None:
             sess["_seen_at"] = int(now)
+        elif type(seen_at) not in _STAMP_TYPES or not 0 <= seen_at <= latest:
+            return _expire(visit, "idle")
         else:
-            if not _plausible_stamp(seen_at, now):
-                return _expire(visit, "idle")
-
             idle_for = now - seen_at
 
-            if idle_for > settings.idle + settings.granularity:
+            if idle_for > settings.idle_limit:
                 return _expire(visit, "idle")
 
             if idle_for >= settings.granularity:
@@ -399,13 +427,7 @@ def check_lifetime(visit: Visit) -> bool:
     return True
 
 
-def _plausible_stamp(value: object, now: float) -> bool:
-    # A bool is an int, and NaN fails every comparison.
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and 0 <= value <= now + MAX_CLOCK_SKEW
-    )
+_STAMP_TYPES = (int, float)
 
 
 def _expire(visit: Visit, reason: str) -> bool:
@@ -595,15 +617,24 @@ def _valid_user_id(user_id: object) -> object | None:
 
 
 # Asked on every call of a loader; the answer for a given callable never
-# changes, and inspecting it costs more than the lookup.
-_cached_is_async = functools.lru_cache(maxsize=64)(inspect.iscoroutinefunction)
+# changes, and inspecting it costs many times more than a dict lookup. Bounded,
+# in case an app makes a new callable for every request.
+_known_async: dict[t.Callable[..., t.Any], bool] = {}
+_KNOWN_ASYNC_LIMIT = 64
 
 
 def _is_async(callback: t.Callable[..., t.Any]) -> bool:
+    is_async = inspect.iscoroutinefunction(callback)
+
     try:
-        return _cached_is_async(callback)
+        if len(_known_async) >= _KNOWN_ASYNC_LIMIT:
+            _known_async.clear()
+
+        _known_async[callback] = is_async
     except TypeError:  # a callable object need not be hashable
-        return inspect.iscoroutinefunction(callback)
+        pass
+
+    return is_async
 
 
 def _refuse_inside_event_loop() -> None:

@@ -26,6 +26,8 @@ SHORT_IDENTIFIER_LENGTH = 32
 #: User-Agent values longer than this are hashed every time rather than
 #: remembered, so that no client can fill the cache with large keys.
 _CACHED_AGENT_LENGTH = 512
+#: The longest stored ``_id`` whose verdict is remembered: flask-login's.
+_CACHED_STORED_LENGTH = 128
 
 
 def _hash_identifier(address: str | None, agent: str | None) -> str:
@@ -85,30 +87,22 @@ def identify(req: Request, generator: t.Callable[[], str]) -> str:
     (a manager's :attr:`~flask_sessionauth.LoginManager.identifier_generator`).
     The default generator is given ``req`` rather than looking it up again.
     """
-    if generator is create_identifier:
-        return client_identifier(req)
+    if generator is not create_identifier:
+        return generator()
 
-    return generator()
+    # client_identifier(req), inlined: this runs on every request that
+    # holds a login.
+    agent = req.environ.get("HTTP_USER_AGENT")
+
+    if agent is not None and len(agent) > _CACHED_AGENT_LENGTH:
+        return _hash_identifier(req.remote_addr, agent)
+
+    return _cached_identifier(req.remote_addr, agent)
 
 
 def short_identifier(identifier: str) -> str:
     """The part of ``identifier`` stored in sessions this extension writes."""
     return identifier[:SHORT_IDENTIFIER_LENGTH]
-
-
-def identifiers_match(stored: object, identifier: str) -> bool:
-    """Whether the ``_id`` a session holds belongs to ``identifier``: either
-    all of it, as flask-login stored it, or its short form.
-    """
-    if type(stored) is not str or not stored.isascii():
-        return False
-
-    if len(stored) == len(identifier):
-        return hmac.compare_digest(stored, identifier)
-
-    return len(stored) == SHORT_IDENTIFIER_LENGTH and hmac.compare_digest(
-        stored, identifier[:SHORT_IDENTIFIER_LENGTH]
-    )
 
 
 class Verdict(enum.Enum):
@@ -123,11 +117,21 @@ class Verdict(enum.Enum):
     END = enum.auto()
 
 
+#: :attr:`Verdict.KEEP`, the verdict on nearly every request, as a module
+#: global: reading an enum member through its class costs several times more.
+KEEP: t.Final = Verdict.KEEP
+
+
 def verdict(
-    mode: object, stored: object, identifier: str, session: SessionMixin
+    mode: object,
+    stored: object,
+    req: Request,
+    generator: t.Callable[[], str],
+    session: SessionMixin,
 ) -> Verdict:
     """Judge the login in ``session``, whose ``_id`` is ``stored``, for the
-    client whose identifier is ``identifier``.
+    client that sent ``req``, identified by ``generator`` (see
+    :func:`identify`).
 
     :param mode: ``"basic"``, ``"strong"`` or None.
     :param session: The session; "strong" only marks a permanent session not
@@ -135,15 +139,49 @@ def verdict(
     :raises ValueError: ``mode`` is not one of the allowed values.
     """
     if mode is None:
-        return Verdict.KEEP
+        return KEEP
 
     if mode != "basic" and mode != "strong":
         session_protection_mode(mode)  # raises, naming the allowed values
 
-    if identifiers_match(stored, identifier):
-        return Verdict.KEEP
+    if generator is create_identifier and type(stored) is str:
+        # The same few clients come back with the same session request
+        # after request: their answer is remembered, keyed by all it
+        # depends on, so that one lookup replaces hashing and comparing.
+        agent = req.environ.get("HTTP_USER_AGENT")
+
+        if len(stored) <= _CACHED_STORED_LENGTH and (
+            agent is None or len(agent) <= _CACHED_AGENT_LENGTH
+        ):
+            same = _cached_same_client(stored, req.remote_addr, agent)
+        else:
+            same = identifiers_match(stored, identify(req, generator))
+    else:
+        same = identifiers_match(stored, identify(req, generator))
+
+    if same:
+        return KEEP
 
     if mode == "basic" or session.permanent:
         return Verdict.NOT_FRESH
 
     return Verdict.END
+
+
+def identifiers_match(stored: object, identifier: str) -> bool:
+    """Whether the ``_id`` a session holds belongs to ``identifier``: either
+    all of it, as flask-login stored it, or the short form this extension
+    writes.
+    """
+    if type(stored) is not str or not stored.isascii():
+        return False
+
+    if len(stored) == SHORT_IDENTIFIER_LENGTH:
+        return hmac.compare_digest(stored, identifier[:SHORT_IDENTIFIER_LENGTH])
+
+    return len(stored) == len(identifier) and hmac.compare_digest(stored, identifier)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_same_client(stored: str, address: str | None, agent: str | None) -> bool:
+    return identifiers_match(stored, _cached_identifier(address, agent))
