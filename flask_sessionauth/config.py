@@ -57,20 +57,18 @@ LOGIN_SESSION_KEYS = frozenset(
         "_remember_seconds",
         "_fresh_at",
         "_token_sig",
-        "_login_at",
-        "_seen_at",
+        "_lifetime",
     }
 )
 #: Every session key this extension may write, as flask-login's ``SESSION_KEYS``
-#: plus this extension's own ``_fresh_at``, ``_token_sig``, ``_login_at`` and
-#: ``_seen_at``.
+#: plus this extension's own ``_fresh_at``, ``_token_sig`` and ``_lifetime``.
 SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
 
 #: The longest a remember cookie may last, 100 years. Longer durations, and
 #: NaN or infinity in a cookie, are refused rather than trusted.
 MAX_REMEMBER_SECONDS = 100 * 365 * 24 * 3600
 
-#: The least idle granularity by default: ``_seen_at`` is rewritten at most
+#: The least idle granularity by default: a login's last-seen time is rewritten at most
 #: once a minute, however short the idle timeout.
 MIN_IDLE_GRANULARITY = 60.0
 #: How far in the future a login timestamp may be (another server's clock
@@ -160,11 +158,12 @@ class Lifetime:
     idle: float | None
     #: ``SESSION_ABSOLUTE_TIMEOUT``, or None when off.
     absolute: float | None
-    #: How old ``_seen_at`` must be before a request rewrites it: the idle
-    #: timeout is enforced to within this. 0 when the idle timeout is off.
+    #: How long ago the login must have been last seen before a request
+    #: stamps it again (rewriting ``_lifetime``): the idle timeout is
+    #: enforced to within this. 0 when the idle timeout is off.
     granularity: float
-    #: ``idle + granularity``: how old ``_seen_at`` may be before the login
-    #: ends. Infinite when the idle timeout is off.
+    #: ``idle + granularity``: how long ago the login may have been last seen
+    #: before it ends. Infinite when the idle timeout is off.
     idle_limit: float
 
 

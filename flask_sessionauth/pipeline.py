@@ -65,7 +65,10 @@ from .remember import RememberCookie
 from .revocation import binding
 from .revocation import revoke
 from .session_state import drop_login_keys
+from .session_state import LIFETIME_KEY
+from .session_state import lifetime_stamp
 from .session_state import login_state
+from .session_state import read_lifetime_stamp
 from .session_state import start_login
 from .session_state import write_login
 from .signals import session_expired
@@ -370,12 +373,14 @@ def check_lifetime(visit: Visit) -> bool:
     """Session lifetime: end a login idle for longer than
     ``SESSION_IDLE_TIMEOUT`` or older than ``SESSION_ABSOLUTE_TIMEOUT``.
 
-    ``_seen_at`` is rewritten only once it is a granularity old, so that most
-    requests leave the session unmodified and send no ``Set-Cookie``; a login
-    therefore ends between the idle timeout and the idle timeout plus the
-    granularity after its last request. A login without a timestamp (made
-    before the timeout was turned on, or by flask-login) is stamped now. A
-    timestamp that is not a plausible time ends the login.
+    The login's times are one session value (see
+    :data:`~.session_state.LIFETIME_KEY`). The last-seen time is rewritten
+    only once it is a granularity old, so that most requests leave the
+    session unmodified and send no ``Set-Cookie``; a login therefore ends
+    between the idle timeout and the idle timeout plus the granularity after
+    its last request. A login without times (made before a timeout was
+    turned on, or by flask-login) is stamped now. Times that are not
+    plausible end the login.
 
     :return: Whether the login survives. An ended login's keys are removed,
         :data:`~flask_sessionauth.session_expired` is sent and the reason is
@@ -390,44 +395,33 @@ def check_lifetime(visit: Visit) -> bool:
 
     sess = visit.session
     now = visit.manager.clock()
-    # A stamp this extension wrote is an int; JSON may give a float. A bool
-    # (an int) and anything else is implausible, and so are NaN (which fails
-    # every comparison), infinities, negative stamps and stamps from further
-    # ahead than the clocks of two servers may differ.
-    latest = now + MAX_CLOCK_SKEW
+    stamp = sess.get(LIFETIME_KEY)
 
-    if settings.absolute is not None:
-        login_at = sess.get("_login_at")
+    if stamp is None:
+        sess[LIFETIME_KEY] = lifetime_stamp(int(now), int(now))
+        return True
 
-        if login_at is None:
-            sess["_login_at"] = int(now)
-        elif (
-            type(login_at) not in _STAMP_TYPES
-            or not 0 <= login_at <= latest
-            or now - login_at > settings.absolute
-        ):
-            return _expire(visit, "absolute")
+    times = read_lifetime_stamp(stamp)
 
-    if settings.idle is not None:
-        seen_at = sess.get("_seen_at")
+    # Plausible: made no later than last seen, neither before 1970 nor
+    # further ahead than the clocks of two servers may differ.
+    if times is None or not 0 <= times[0] <= times[1] <= now + MAX_CLOCK_SKEW:
+        return _expire(visit, "absolute" if settings.idle is None else "idle")
 
-        if seen_at is None:
-            sess["_seen_at"] = int(now)
-        elif type(seen_at) not in _STAMP_TYPES or not 0 <= seen_at <= latest:
-            return _expire(visit, "idle")
-        else:
-            idle_for = now - seen_at
+    login_at, seen_at = times
 
-            if idle_for > settings.idle_limit:
-                return _expire(visit, "idle")
+    if settings.absolute is not None and now - login_at > settings.absolute:
+        return _expire(visit, "absolute")
 
-            if idle_for >= settings.granularity:
-                sess["_seen_at"] = int(now)
+    idle_for = now - seen_at
+
+    if idle_for > settings.idle_limit:
+        return _expire(visit, "idle")
+
+    if settings.idle is not None and idle_for >= settings.granularity:
+        sess[LIFETIME_KEY] = lifetime_stamp(login_at, int(now))
 
     return True
-
-
-_STAMP_TYPES = (int, float)
 
 
 def _expire(visit: Visit, reason: str) -> bool:

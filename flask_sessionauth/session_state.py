@@ -31,6 +31,13 @@ from .protection import short_identifier
 from .remember import CookieAction
 from .signals import user_logged_in
 
+#: The session key of a login's times while a session timeout is on:
+#: ``"<login_at>:<seen_at>"``, when the login was made and when it was last
+#: seen (to within the idle granularity), in whole Unix seconds. One string
+#: rather than two numbers: every key costs Flask's session decoder a Python
+#: call on every request, and this keeps the cookie smaller.
+LIFETIME_KEY = "_lifetime"
+
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask import Request
@@ -147,9 +154,31 @@ def login_state(
             else remember.keyring(app.config, manager.clock).sign_token(token)
         ),
         "_remember_seconds": remember_seconds,
-        "_login_at": None if settings is None or settings.absolute is None else now,
-        "_seen_at": None if settings is None or settings.idle is None else now,
+        LIFETIME_KEY: None if now is None else lifetime_stamp(now, now),
     }
+
+
+def lifetime_stamp(login_at: int, seen_at: int) -> str:
+    """The :data:`LIFETIME_KEY` value of a login made at ``login_at`` and last
+    seen at ``seen_at``.
+    """
+    return f"{login_at}:{seen_at}"
+
+
+def read_lifetime_stamp(value: object) -> tuple[int, int] | None:
+    """The ``(login_at, seen_at)`` of a :data:`LIFETIME_KEY` value, or None
+    when it is not two whole numbers (the caller judges whether they are
+    plausible times).
+    """
+    if type(value) is not str:
+        return None
+
+    login_at, _, seen_at = value.partition(":")
+
+    try:
+        return int(login_at), int(seen_at)
+    except ValueError:  # not numbers, or too long to be
+        return None
 
 
 def fresh_stamp(app: Flask, manager: LoginManager) -> int | None:

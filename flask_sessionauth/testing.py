@@ -9,6 +9,8 @@ import flask
 from flask.testing import FlaskClient
 
 from .extension import get_manager
+from .session_state import LIFETIME_KEY
+from .session_state import lifetime_stamp
 from .session_state import login_state
 from .session_state import write_login
 
@@ -77,11 +79,11 @@ def _age_login(
 
     # Written whether or not the timeouts are on, so that a test may turn
     # them on afterwards.
-    state["_login_at"] = int(now - age.total_seconds())
-    state["_seen_at"] = int(now - idle.total_seconds())
+    login_at = int(now - age.total_seconds())
+    state[LIFETIME_KEY] = lifetime_stamp(login_at, int(now - idle.total_seconds()))
 
     if state.get("_fresh_at") is not None:
-        state["_fresh_at"] = state["_login_at"]
+        state["_fresh_at"] = login_at
 
 
 class SessionAuthClient(FlaskClient):

@@ -86,7 +86,7 @@ def max_age(response: TestResponse, name: str) -> int | None:
 
 def test_logout_removes_every_login_key(app: Flask, client: FlaskClient) -> None:
     # With a freshness window and the session timeouts, so that the session
-    # holds _fresh_at, _login_at and _seen_at too.
+    # holds _fresh_at and _lifetime too.
     app.config.update(
         FRESH_LOGIN_MAX_AGE=3600,
         SESSION_IDLE_TIMEOUT=3600,

@@ -953,8 +953,8 @@ class LoginMachine(RuleBasedStateMachine):
 
     def lifetime_state(self, value: str) -> tuple[bool, ...]:
         """How the session's own timestamps stand against the clock: whether
-        the login is past a timeout, and whether a request rewrites
-        ``_seen_at``.
+        the login is past a timeout, and whether a request rewrites its
+        last-seen time (``_lifetime`` holds ``"<login_at>:<seen_at>"``).
         """
         data: object
 
@@ -970,8 +970,13 @@ class LoginMachine(RuleBasedStateMachine):
             return ()
 
         now = self.clock.now
-        login = data.get("_login_at")
-        use = data.get("_seen_at")
+        stamp = data.get("_lifetime")
+        login = use = None
+
+        if isinstance(stamp, str):
+            made, _, seen = stamp.partition(":")
+            login, use = int(made), int(seen)
+
         return (
             login is None,
             use is None,

@@ -86,6 +86,14 @@ def login(client: FlaskClient, *, remember: bool = False) -> None:
     assert client.get("/login/1" + ("?remember=1" if remember else "")).text == "ok"
 
 
+def login_times(client: FlaskClient) -> tuple[int, int]:
+    """When the client's login was made and last seen, from ``_lifetime``."""
+    value = session_data(client)["_lifetime"]
+    assert isinstance(value, str)
+    login_at, seen_at = value.split(":")
+    return int(login_at), int(seen_at)
+
+
 def sets_session_cookie(response: TestResponse) -> bool:
     return any(
         header.startswith("session=")
@@ -143,26 +151,24 @@ def test_off_by_default_writes_no_timestamps(
 ) -> None:
     app.config.update(SESSION_IDLE_TIMEOUT=None, SESSION_ABSOLUTE_TIMEOUT=None)
     login(client)
-    assert "_login_at" not in session_data(client)
-    assert "_seen_at" not in session_data(client)
+    assert "_lifetime" not in session_data(client)
     clock.advance(10 * 365 * 24 * 3600)
     assert client.get("/").text == "user:1"
 
 
 def test_login_writes_both_timestamps(client: FlaskClient, clock: Clock) -> None:
     login(client)
-    data = session_data(client)
-    assert data["_login_at"] == int(clock.now)
-    assert data["_seen_at"] == int(clock.now)
+    assert session_data(client)["_lifetime"] == f"{int(clock.now)}:{int(clock.now)}"
+    assert login_times(client) == (int(clock.now), int(clock.now))
 
 
-def test_only_the_timeouts_that_are_on_write_their_key(
-    app: Flask, client: FlaskClient
+@pytest.mark.parametrize("off", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT"])
+def test_one_timeout_on_writes_the_times_too(
+    app: Flask, client: FlaskClient, clock: Clock, off: str
 ) -> None:
-    app.config["SESSION_ABSOLUTE_TIMEOUT"] = None
+    app.config[off] = None
     login(client)
-    assert "_login_at" not in session_data(client)
-    assert "_seen_at" in session_data(client)
+    assert login_times(client) == (int(clock.now), int(clock.now))
 
 
 # The idle timeout
@@ -198,7 +204,7 @@ def test_a_request_past_the_granularity_rewrites_seen_at_once(
     response = client.get("/")
     assert response.text == "user:1"
     assert sets_session_cookie(response)
-    assert session_data(client)["_seen_at"] == int(clock.now)
+    assert login_times(client)[1] == int(clock.now)
     assert client.get("/").headers.getlist("Set-Cookie") == []
 
 
@@ -457,8 +463,7 @@ def test_remember_cookie_restores_a_new_login_that_is_not_fresh(
     assert expired == [(app, {"user": users["1"], "reason": "idle"})]
     assert restored == [(app, {"user": users["1"]})]
     data = session_data(client)
-    assert data["_login_at"] == int(clock.now)
-    assert data["_seen_at"] == int(clock.now)
+    assert login_times(client) == (int(clock.now), int(clock.now))
     assert data["_fresh"] is False
     assert client.get("/").text == "user:1"
 
@@ -499,9 +504,7 @@ def test_a_login_without_timestamps_starts_counting_now(
     app.config["SESSION_PROTECTION"] = None
     response = client.get("/")
     assert response.text == "user:1"
-    data = session_data(client)
-    assert data["_login_at"] == int(clock.now)
-    assert data["_seen_at"] == int(clock.now)
+    assert login_times(client) == (int(clock.now), int(clock.now))
     clock.advance(IDLE)
     assert client.get("/").text == "user:1"
     clock.advance(IDLE + GRANULARITY + 1)
@@ -523,44 +526,65 @@ def test_turning_the_timeouts_on_keeps_existing_logins(
 NOW = 1_700_000_000
 
 
-@pytest.mark.parametrize("key", ["_login_at", "_seen_at"])
+@pytest.mark.parametrize("idle_on", [True, False])
 @pytest.mark.parametrize(
     "value",
     [
-        "1700000000",
+        1700000000,
         True,
-        None,
         math.nan,
-        math.inf,
-        -math.inf,
-        10**30,
-        -5,
-        NOW + 3600,
-        [NOW],
+        [NOW, NOW],
         {"t": NOW},
+        "",
+        "1700000000",
+        "abc:def",
+        "nan:nan",
+        "inf:inf",
+        "1700000000.5:1700000000",
+        f"-5:{NOW}",
+        f"{NOW}:-5",
+        f"{NOW + 3600}:{NOW + 3600}",
+        f"{NOW}:{NOW + 3600}",
+        f"{NOW}:{NOW - 10}",  # last seen before it was made
+        f"{10**30}:{10**30}",
+        "9" * 5000 + ":1",
+        f"{NOW}:{NOW}:{NOW}",
     ],
 )
-def test_hostile_timestamps_end_the_login(
-    app: Flask, client: FlaskClient, key: str, value: object
+def test_hostile_times_end_the_login(
+    app: Flask, client: FlaskClient, clock: Clock, value: object, idle_on: bool
 ) -> None:
     app.config["SESSION_PROTECTION"] = None
+
+    if not idle_on:
+        app.config["SESSION_IDLE_TIMEOUT"] = None
+
+    clock.now = NOW
     login(client)
 
     with client.session_transaction() as sess:
-        sess[key] = value
+        sess["_lifetime"] = value
 
     with recording(session_expired) as calls:
         response = client.get("/")
 
-    if value is None:
-        # JSON null: read as a missing key, which starts counting now.
-        assert response.text == "user:1"
-        return
-
     assert response.status_code == 200
     assert response.text == "anonymous"
-    reason = "absolute" if key == "_login_at" else "idle"
+    reason = "idle" if idle_on else "absolute"
     assert [kwargs["reason"] for _, kwargs in calls] == [reason]
+    assert "_lifetime" not in session_data(client)
+
+
+def test_null_times_are_a_login_without_times(
+    client: FlaskClient, clock: Clock
+) -> None:
+    login(client)
+
+    with client.session_transaction() as sess:
+        sess["_lifetime"] = None
+
+    assert client.get("/").text == "user:1"
+    assert login_times(client) == (int(clock.now), int(clock.now))
 
 
 def test_a_small_clock_skew_is_tolerated(client: FlaskClient, clock: Clock) -> None:

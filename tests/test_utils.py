@@ -727,4 +727,4 @@ def test_session_keys_extend_flask_logins() -> None:
     theirs = set(flask_login.config.SESSION_KEYS)
 
     assert theirs <= ours
-    assert ours - theirs == {"_fresh_at", "_token_sig", "_login_at", "_seen_at"}
+    assert ours - theirs == {"_fresh_at", "_token_sig", "_lifetime"}
