@@ -113,4 +113,4 @@ class _CurrentUser(LocalProxy["UserProtocol"]):
 #: .. versionchanged:: 0.1.0
 #:     Outside a request it raises :exc:`RuntimeError` rather than standing
 #:     for None (``bool(current_user)`` is still False there).
-current_user: _CurrentUserProxy = _CurrentUser(get_user)
+current_user: _CurrentUserProxy = t.cast("_CurrentUserProxy", _CurrentUser(get_user))
