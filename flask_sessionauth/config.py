@@ -179,30 +179,12 @@ def lifetime(config: Config) -> Lifetime | None:
         return None
 
     granularity = config.get("SESSION_IDLE_GRANULARITY")
-    # The very objects of the last call, the usual case, are known without
-    # hashing them.
-    last = _last_lifetime
-
-    if idle is last[0] and absolute is last[1] and granularity is last[2]:
-        return last[3]
 
     try:
-        settings = _lifetime(idle, absolute, granularity)
+        return _lifetime(idle, absolute, granularity)
     except TypeError:
         # An unhashable value: no cache, and the checks name the key.
         return _lifetime.__wrapped__(idle, absolute, granularity)
-
-    # One tuple, replaced whole, so that a thread never sees half of one.
-    globals()["_last_lifetime"] = (idle, absolute, granularity, settings)
-    return settings
-
-
-_last_lifetime: tuple[object, object, object, Lifetime | None] = (
-    object(),
-    object(),
-    object(),
-    None,
-)
 
 
 @functools.lru_cache(maxsize=32)

@@ -51,7 +51,6 @@ from .config import setting
 from .extension import ACTION_KEY
 from .extension import cookie_action
 from .extension import EXPIRED_KEY
-from .extension import EXTENSION_KEY
 from .extension import get_manager
 from .extension import NOT_LOADED
 from .extension import set_cookie_action
@@ -139,11 +138,7 @@ def find(app: Flask, req: Request, state: _AppCtxGlobals) -> t.Any:
     user = state.__dict__.get(USER_KEY, NOT_LOADED)
 
     if user is NOT_LOADED:
-        try:
-            manager = app.extensions[EXTENSION_KEY]
-        except KeyError:
-            manager = get_manager(app)  # raises, saying how to fix it
-
+        manager = get_manager(app)
         sess = session._get_current_object()  # type: ignore[attr-defined,unused-ignore]
         user = run(manager, Visit(manager, app, sess, req, state))
 
@@ -223,27 +218,16 @@ def from_session(visit: Visit) -> t.Any:
     if not protect(visit) or loader is None or not check_lifetime(visit):
         return None
 
-    user_id = visit.session["_user_id"]
+    user_id = _valid_user_id(visit.session["_user_id"])
 
-    # What this extension and flask-login write: a short, non-empty str.
-    if type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-        user_id = _valid_user_id(user_id)
-
-        if user_id is None:
-            return None
+    if user_id is None:
+        return None
 
     # Like flask-login, an int or UUID id that get_id() returned reaches the
     # loader as it was stored.
     user = visit.call(loader, user_id)
 
-    if user is None:
-        return None
-
-    # check_binding() holds for a user without a session token; most apps'
-    # users have none, so the step is skipped for them.
-    if hasattr(user, "get_session_token") and not check_binding(
-        visit, user, visit.session.get("_token_sig")
-    ):
+    if user is None or not check_binding(visit, user, visit.session.get("_token_sig")):
         return None
 
     return user

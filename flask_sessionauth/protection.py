@@ -87,17 +87,10 @@ def identify(req: Request, generator: t.Callable[[], str]) -> str:
     (a manager's :attr:`~flask_sessionauth.LoginManager.identifier_generator`).
     The default generator is given ``req`` rather than looking it up again.
     """
-    if generator is not create_identifier:
-        return generator()
+    if generator is create_identifier:
+        return client_identifier(req)
 
-    # client_identifier(req), inlined: this runs on every request that
-    # holds a login.
-    agent = req.environ.get("HTTP_USER_AGENT")
-
-    if agent is not None and len(agent) > _CACHED_AGENT_LENGTH:
-        return _hash_identifier(req.remote_addr, agent)
-
-    return _cached_identifier(req.remote_addr, agent)
+    return generator()
 
 
 def short_identifier(identifier: str) -> str:
@@ -144,19 +137,22 @@ def verdict(
     if mode != "basic" and mode != "strong":
         session_protection_mode(mode)  # raises, naming the allowed values
 
-    if generator is create_identifier and type(stored) is str:
+    same = None
+
+    if (
+        generator is create_identifier
+        and type(stored) is str
+        and len(stored) <= _CACHED_STORED_LENGTH
+    ):
         # The same few clients come back with the same session request
         # after request: their answer is remembered, keyed by all it
         # depends on, so that one lookup replaces hashing and comparing.
         agent = req.environ.get("HTTP_USER_AGENT")
 
-        if len(stored) <= _CACHED_STORED_LENGTH and (
-            agent is None or len(agent) <= _CACHED_AGENT_LENGTH
-        ):
+        if agent is None or len(agent) <= _CACHED_AGENT_LENGTH:
             same = _cached_same_client(stored, req.remote_addr, agent)
-        else:
-            same = identifiers_match(stored, identify(req, generator))
-    else:
+
+    if same is None:
         same = identifiers_match(stored, identify(req, generator))
 
     if same:
