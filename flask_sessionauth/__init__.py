@@ -17,7 +17,6 @@ from .config import LOGIN_MESSAGE as LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY as LOGIN_MESSAGE_CATEGORY
 from .config import REFRESH_MESSAGE as REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY as REFRESH_MESSAGE_CATEGORY
-from .config import SESSION_KEYS as SESSION_KEYS
 from .current import current_user as current_user
 from .decorators import fresh_login_required as fresh_login_required
 from .decorators import login_required as login_required
@@ -26,7 +25,6 @@ from .login import login_fresh as login_fresh
 from .login import login_remembered as login_remembered
 from .login import login_user as login_user
 from .login import logout_user as logout_user
-from .login import rebind_session as rebind_session
 from .login import set_login_view as set_login_view
 from .manager import LoginManager as LoginManager
 from .mixins import AnonymousUserMixin as AnonymousUserMixin
@@ -36,6 +34,8 @@ from .redirects import get_next_url as get_next_url
 from .redirects import is_safe_redirect_url as is_safe_redirect_url
 from .remember import decode_cookie as decode_cookie
 from .remember import encode_cookie as encode_cookie
+from .revocation import rebind_session as rebind_session
+from .session_login import SESSION_KEYS as SESSION_KEYS
 from .signals import session_expired as session_expired
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked

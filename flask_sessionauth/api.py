@@ -12,7 +12,7 @@ from flask import jsonify
 from flask import request
 
 from .config import setting
-from .extension import get_manager
+from .request_login import get_manager
 
 if t.TYPE_CHECKING:
     from flask import Request
@@ -67,13 +67,13 @@ def json_401(error: str, message: str, *, basic_realm: bool) -> Response:
     """A 401 response with the body ``{"error": ..., "message": ...}``.
 
     :param basic_realm: Add ``WWW-Authenticate: Basic realm="..."``, the realm
-        being ``BASIC_AUTH_REALM``, quoted.
+        being ``SESSIONAUTH_BASIC_AUTH_REALM``, quoted.
     """
     response = jsonify(error=error, message=message)
     response.status_code = 401
 
     if basic_realm:
-        realm = str(setting(current_app.config, "BASIC_AUTH_REALM"))
+        realm = str(setting(current_app.config, "SESSIONAUTH_BASIC_AUTH_REALM"))
         realm = realm.replace("\\", "\\\\").replace('"', '\\"')
         response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
 

@@ -4,50 +4,23 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app
-from flask import g
 from flask import has_request_context
-from flask import request
 from werkzeug.local import LocalProxy
 
-from . import pipeline
-from .extension import NOT_LOADED
-from .extension import USER_KEY
+from .request_login import current_login
 
 if t.TYPE_CHECKING:
     from .mixins import UserProtocol
 
 
 def get_user() -> UserProtocol:
-    """The user of the current request, found by the manager's pipeline on
-    the first call and kept on :data:`flask.g` for the rest of the request.
+    """The user of the current request, found on the first call and kept
+    for the rest of the request (see
+    :class:`~flask_sessionauth.request_login.RequestLogin`).
 
     :raises RuntimeError: Called outside a request.
     """
-    # Each attribute read through a Flask proxy looks the context up again;
-    # on this path, taken more than once in every request, each object is
-    # taken from its proxy once and handed on.
-    try:
-        state = g._get_current_object()
-    except RuntimeError:  # no app context
-        pass
-    else:
-        user = state.__dict__.get(USER_KEY, NOT_LOADED)
-
-        if user is not NOT_LOADED:
-            return user  # type: ignore[no-any-return]
-
-    try:
-        req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-    except RuntimeError:
-        raise RuntimeError(
-            "current_user is only available while handling a request. In a"
-            " test, use app.test_request_context() or the test client; in a"
-            " CLI command or background job, load the user yourself."
-        ) from None
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-    return pipeline.find(app, req, state)  # type: ignore[no-any-return]
+    return current_login().user
 
 
 def user_context_processor() -> dict[str, t.Any]:

@@ -7,15 +7,13 @@ import functools
 import inspect
 import typing as t
 
-from flask import current_app
-from flask import g
-from flask import request
+from flask import has_request_context
 
-from . import pipeline
 from .config import EXEMPT_METHODS
 from .current import get_user
-from .extension import get_manager
 from .login import login_fresh
+from .request_login import current_login
+from .request_login import get_manager
 
 if t.TYPE_CHECKING:
     from .manager import LoginManager
@@ -26,26 +24,25 @@ R = t.TypeVar("R")
 
 def _refusal(fresh: bool) -> t.Any | None:
     """The response that stops the view, or None to let it run."""
-    # Objects taken from the proxies once: each attribute read through a
-    # proxy looks the context up again.
     try:
-        req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+        login = current_login()
     except RuntimeError:
+        if has_request_context():
+            raise
+
         raise RuntimeError(
             "A view decorated with login_required was called outside a"
             " request. Call it through the app, e.g. with app.test_client()."
         ) from None
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-
-    if req.method in EXEMPT_METHODS or app.config.get("LOGIN_DISABLED"):
+    if login.request.method in EXEMPT_METHODS or login.app.config.get("LOGIN_DISABLED"):
         return None
 
-    if not pipeline.find(app, req, g._get_current_object()).is_authenticated:
-        return get_manager(app).unauthorized()
+    if not login.user.is_authenticated:
+        return login.manager.unauthorized()
 
     if fresh and not login_fresh():
-        return get_manager(app).needs_refresh()
+        return login.manager.needs_refresh()
 
     return None
 
@@ -65,16 +62,15 @@ def _refusal_after_loading(fresh: bool) -> t.Any | None:
 
 
 def _has_async_callbacks(manager: LoginManager) -> bool:
-    return any(
-        inspect.iscoroutinefunction(callback)
-        for callback in (
-            manager.user_callback,
-            manager.request_callback,
-            manager.header_callback,
-            manager.basic_auth_callback,
-            manager.unauthorized_callback,
-            manager.needs_refresh_callback,
+    return (
+        any(
+            inspect.iscoroutinefunction(callback)
+            for callback in (
+                manager.unauthorized_callback,
+                manager.needs_refresh_callback,
+            )
         )
+        or manager.loaders.any_async
     )
 
 

@@ -1,22 +1,26 @@
-"""The :class:`LoginManager`: its settings, callbacks and the per-request
-pipeline that finds the current user.
+"""The :class:`LoginManager`: its settings, its callbacks, its registration
+on an app, and the responses for users who may not pass.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import logging
 import time
 import typing as t
+import warnings
 
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import has_app_context
 from flask import request
 
 from . import pipeline
+from . import remember
 from .api import is_api_request
 from .api import json_401
-from .compat import FlaskLoginNames
 from .config import ID_ATTRIBUTE
 from .config import LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY
@@ -26,11 +30,12 @@ from .config import SESSION_EXPIRED_MESSAGE
 from .config import SessionProtection
 from .config import validate
 from .current import user_context_processor
-from .extension import expired_reason
-from .extension import EXTENSION_KEY
+from .lifetime import check_settings
 from .mixins import AnonymousUserMixin
 from .protection import create_identifier
-from .session_state import check_store_lifetime
+from .protection import protection_failed
+from .request_login import current_login
+from .request_login import EXTENSION_KEY
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
 from .urls import redirect_to_view
@@ -40,6 +45,7 @@ if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response as BaseResponse
 
     from .mixins import UserProtocol
+    from .request_login import RequestLogin
 
 logger = logging.getLogger("flask_sessionauth")
 
@@ -49,7 +55,60 @@ C = t.TypeVar("C", bound=t.Callable[..., t.Any])
 ResponseReturn = t.Any
 
 
-class LoginManager(FlaskLoginNames):
+class Callback(t.NamedTuple):
+    """A registered loader, and whether it is ``async`` (asked once, when it
+    is registered, rather than on every call).
+    """
+
+    function: t.Callable[..., t.Any]
+    is_async: bool
+
+
+def _callback(function: t.Callable[..., t.Any] | None) -> Callback | None:
+    if function is None:
+        return None
+
+    return Callback(function, inspect.iscoroutinefunction(function))
+
+
+@dataclasses.dataclass(slots=True)
+class Loaders:
+    """The loaders registered on a manager."""
+
+    #: :meth:`LoginManager.user_loader`'s.
+    user: Callback | None = None
+    #: :meth:`LoginManager.request_loader`'s.
+    request: Callback | None = None
+    #: :meth:`LoginManager.header_loader`'s.
+    header: Callback | None = None
+    #: :meth:`LoginManager.basic_auth_loader`'s.
+    basic_auth: Callback | None = None
+
+    @property
+    def any_async(self) -> bool:
+        """Whether any of them is ``async``."""
+        return any(
+            callback is not None and callback.is_async
+            for callback in (self.user, self.request, self.header, self.basic_auth)
+        )
+
+
+#: flask-login's private :class:`LoginManager` methods that the core never
+#: calls: a subclass that overrides one would be silently ignored, so
+#: :meth:`LoginManager.init_app` refuses it, saying what to override instead.
+_UNCALLED_OVERRIDES = {
+    "_load_user": (
+        "Override find_user() instead (flask-sessionauth calls it on the first"
+        " use of current_user in a request), or register a request_loader."
+    ),
+    "_session_protection_failed": (
+        "Replace identifier_generator to identify clients another way, set"
+        " SESSION_PROTECTION, or connect to the session_protected signal."
+    ),
+}
+
+
+class LoginManager:
     """Holds the login settings and callbacks for one or more apps.
 
     A manager is not bound to an app: create it at import time and call
@@ -86,8 +145,8 @@ class LoginManager(FlaskLoginNames):
         #: The category of :attr:`needs_refresh_message`.
         self.needs_refresh_message_category: str = REFRESH_MESSAGE_CATEGORY
         #: The message flashed instead of :attr:`login_message` when the
-        #: user's login just ended under ``SESSION_IDLE_TIMEOUT`` or
-        #: ``SESSION_ABSOLUTE_TIMEOUT``, or None for no message.
+        #: user's login just ended under ``SESSIONAUTH_SESSION_IDLE_TIMEOUT`` or
+        #: ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT``, or None for no message.
         #:
         #: .. versionadded:: 0.2.0
         self.session_expired_message: str | None = SESSION_EXPIRED_MESSAGE
@@ -114,16 +173,16 @@ class LoginManager(FlaskLoginNames):
         self.api_blueprints: set[str] = set()
         #: The time source, in seconds since the epoch: remember cookies are
         #: signed with its time and their age is checked against it, and
-        #: :data:`FRESH_LOGIN_MAX_AGE` is measured with it. Tests may replace
-        #: it.
+        #: ``SESSIONAUTH_FRESH_LOGIN_MAX_AGE`` is measured with it. Tests may
+        #: replace it.
         #:
         #: .. versionadded:: 0.1.0
         self.clock: t.Callable[[], float] = time.time
 
-        self._user_callback: t.Callable[[str], t.Any] | None = None
-        self._request_callback: t.Callable[[t.Any], t.Any] | None = None
-        self._header_callback: t.Callable[[str], t.Any] | None = None
-        self._basic_auth_callback: t.Callable[[str, str], t.Any] | None = None
+        #: The registered loaders.
+        #:
+        #: .. versionadded:: 0.3.0
+        self.loaders = Loaders()
         #: Makes the session-protection identifier of the current request's
         #: client. Replace it to identify clients another way.
         #:
@@ -146,9 +205,10 @@ class LoginManager(FlaskLoginNames):
         that app, and a debug message is logged. Registering the same manager
         again does nothing.
 
-        :raises ValueError: A config value the app set is not valid.
-        :raises TypeError: A duration config value is neither a timedelta nor
-            a number of seconds.
+        :raises ValueError: A config value the app set is not valid, or an
+            old spelling of a ``SESSIONAUTH_`` key is set.
+        :raises TypeError: A config value has the wrong type, or a subclass
+            overrides a flask-login method that is never called.
 
         .. versionchanged:: 0.2.0
             Replaces a manager registered earlier instead of raising a
@@ -159,8 +219,15 @@ class LoginManager(FlaskLoginNames):
         if registered is self:
             return
 
+        for name, instead in _UNCALLED_OVERRIDES.items():
+            if getattr(type(self), name) is not getattr(LoginManager, name):
+                raise TypeError(
+                    f"{type(self).__name__} overrides flask-login's {name}(),"
+                    f" which flask-sessionauth never calls. {instead}"
+                )
+
         validate(app.config)
-        check_store_lifetime(app)
+        check_settings(app)
 
         if registered is not None:
             logger.debug(
@@ -176,8 +243,8 @@ class LoginManager(FlaskLoginNames):
         # The hook finds the app's manager when it runs, so it serves
         # whichever manager is registered; it is added to an app once, and
         # early, so that it runs after the app's own hooks.
-        if pipeline.after_request not in app.after_request_funcs.get(None, ()):
-            app.after_request(pipeline.after_request)
+        if remember.after_request not in app.after_request_funcs.get(None, ()):
+            app.after_request(remember.after_request)
 
         if (
             add_context_processor
@@ -194,13 +261,13 @@ class LoginManager(FlaskLoginNames):
         :class:`str` from the remember cookie) and returns the user, or None
         when there is no such user. It may be ``async``.
         """
-        self._user_callback = callback
+        self.loaders.user = _callback(callback)
         return callback
 
     @property
     def user_callback(self) -> t.Callable[[str], t.Any] | None:
         """The function registered with :meth:`user_loader`."""
-        return self._user_callback
+        return None if self.loaders.user is None else self.loaders.user.function
 
     def request_loader(self, callback: C) -> C:
         """Register a function that loads a user from the request (an API key
@@ -208,13 +275,14 @@ class LoginManager(FlaskLoginNames):
         nobody. It takes :data:`flask.request` and returns the user or None.
         It may be ``async``.
         """
-        self._request_callback = callback
+        self.loaders.request = _callback(callback)
         return callback
 
     @property
     def request_callback(self) -> t.Callable[[t.Any], t.Any] | None:
         """The function registered with :meth:`request_loader`."""
-        return self._request_callback
+        loader = self.loaders.request
+        return None if loader is None else loader.function
 
     def header_loader(self, callback: C) -> C:
         """Register a function that loads a user from the value of the
@@ -226,7 +294,7 @@ class LoginManager(FlaskLoginNames):
             Not deprecated, unlike in flask-login, and it runs even when a
             request loader is registered but found nobody.
         """
-        self._header_callback = callback
+        self.loaders.header = _callback(callback)
         return callback
 
     @property
@@ -235,7 +303,8 @@ class LoginManager(FlaskLoginNames):
 
         .. versionadded:: 0.2.0
         """
-        return self._header_callback
+        loader = self.loaders.header
+        return None if loader is None else loader.function
 
     def basic_auth_loader(self, callback: C) -> C:
         """Register a function that checks HTTP Basic credentials. It takes
@@ -243,16 +312,16 @@ class LoginManager(FlaskLoginNames):
         are wrong. It may be ``async``.
 
         A user found this way is sent with :data:`user_loaded_from_request`
-        and, unless ``BASIC_AUTH_LOGIN`` is false, logged in through
+        and, unless ``SESSIONAUTH_BASIC_AUTH_LOGIN`` is false, logged in through
         :func:`login_user` (a fresh login, sending :data:`user_logged_in`), so
         the response sets the session cookie and the client need not send its
         password again. With a basic auth loader registered, 401 responses to
         API requests carry ``WWW-Authenticate: Basic realm="..."``, the realm
-        being ``BASIC_AUTH_REALM``.
+        being ``SESSIONAUTH_BASIC_AUTH_REALM``.
 
         .. versionadded:: 0.1.0
         """
-        self._basic_auth_callback = callback
+        self.loaders.basic_auth = _callback(callback)
         return callback
 
     @property
@@ -261,7 +330,8 @@ class LoginManager(FlaskLoginNames):
 
         .. versionadded:: 0.2.0
         """
-        return self._basic_auth_callback
+        loader = self.loaders.basic_auth
+        return None if loader is None else loader.function
 
     def unauthorized_handler(self, callback: C) -> C:
         """Register the function :meth:`unauthorized` calls instead of its
@@ -302,7 +372,7 @@ class LoginManager(FlaskLoginNames):
         if self.unauthorized_callback is not None:
             return current_app.ensure_sync(self.unauthorized_callback)()
 
-        expired = expired_reason() is not None
+        expired = current_login().ended in ("idle", "absolute")
 
         if is_api_request():
             if expired:
@@ -368,18 +438,104 @@ class LoginManager(FlaskLoginNames):
         flash(message, category=category)
 
     def _api_response(self, error: str, message: str) -> BaseResponse:
-        return json_401(
-            error, message, basic_realm=self._basic_auth_callback is not None
-        )
+        return json_401(error, message, basic_realm=self.loaders.basic_auth is not None)
 
     # Finding the user
 
-    def find_user(self) -> UserProtocol:
-        """Run the pipeline that finds the user of the current request (see
-        ``flask_sessionauth.pipeline``), make it the current user and
+    def find_user(self, login: RequestLogin | None = None) -> UserProtocol:
+        """Find the user of the current request (see
+        ``flask_sessionauth.pipeline``), make it the request's user and
         return it. :data:`current_user` calls this on its first use in a
-        request; call it yourself only to find the user again.
+        request; call it yourself only to find the user again. A subclass may
+        override it to find users another way.
+
+        :param login: The request's login, if the caller has it.
 
         .. versionadded:: 0.2.0
         """
-        return pipeline.run(self)  # type: ignore[no-any-return]
+        return pipeline.run(current_login() if login is None else login)
+
+    # --- flask-login 0.6.3's private and deprecated names -------------------
+    # Code written for flask-login calls these; the core never does. Each
+    # delegates to the public core in one line.
+
+    def setup_app(self, app: Flask, add_context_processor: bool = True) -> None:
+        """Deprecated name of :meth:`init_app`.
+
+        .. deprecated:: 0.1.0
+            Use :meth:`init_app`.
+        """
+        _deprecated("'setup_app' is deprecated. Use 'init_app' instead.")
+        self.init_app(app, add_context_processor)
+
+    @property
+    def _user_callback(self) -> t.Callable[[str], t.Any] | None:
+        return self.user_callback
+
+    @_user_callback.setter
+    def _user_callback(self, callback: t.Callable[[str], t.Any] | None) -> None:
+        self.loaders.user = _callback(callback)
+
+    @property
+    def _request_callback(self) -> t.Callable[[t.Any], t.Any] | None:
+        return self.request_callback
+
+    @_request_callback.setter
+    def _request_callback(self, callback: t.Callable[[t.Any], t.Any] | None) -> None:
+        self.loaders.request = _callback(callback)
+
+    @property
+    def _header_callback(self) -> t.Callable[[str], t.Any] | None:
+        return self.header_callback
+
+    @_header_callback.setter
+    def _header_callback(self, callback: t.Callable[[str], t.Any] | None) -> None:
+        self.loaders.header = _callback(callback)
+
+    @property
+    def _session_identifier_generator(self) -> t.Callable[[], str]:
+        return self.identifier_generator
+
+    @_session_identifier_generator.setter
+    def _session_identifier_generator(self, generator: t.Callable[[], str]) -> None:
+        self.identifier_generator = generator
+
+    def _load_user(self) -> UserProtocol:
+        return self.find_user()
+
+    def _update_request_context_with_user(
+        self, user: UserProtocol | None = None
+    ) -> None:
+        current_login().set_user(self.anonymous_user() if user is None else user)
+
+    def _session_protection_failed(self) -> bool:
+        return protection_failed(current_login())
+
+    def _set_cookie(self, response: BaseResponse) -> None:
+        remember.issue_for_checked_login(current_login(), response)
+
+    def _clear_cookie(self, response: BaseResponse) -> None:
+        remember.clear_cookie(response, current_app.config)
+
+    @property
+    def _login_disabled(self) -> bool:
+        _deprecated(_LOGIN_DISABLED_WARNING)
+        return has_app_context() and bool(current_app.config.get("LOGIN_DISABLED"))
+
+    @_login_disabled.setter
+    def _login_disabled(self, value: bool) -> None:
+        _deprecated(_LOGIN_DISABLED_WARNING)
+
+        if has_app_context():
+            current_app.config["LOGIN_DISABLED"] = value
+
+    # --- end of flask-login's names -------------------------------------------
+
+
+_LOGIN_DISABLED_WARNING = (
+    "'_login_disabled' is deprecated. Use 'LOGIN_DISABLED' in 'app.config' instead."
+)
+
+
+def _deprecated(message: str) -> None:
+    warnings.warn(message, DeprecationWarning, stacklevel=3)

@@ -1,5 +1,6 @@
-"""Session protection: the identifier that ties a login to a client, and the
-verdict on a session whose identifier is not the client's.
+"""Session protection: the identifier that ties a login to a client, the
+verdict on a session whose identifier is not the client's, and the pipeline
+step that acts on it (:func:`protect`).
 """
 
 from __future__ import annotations
@@ -8,15 +9,21 @@ import enum
 import functools
 import hmac
 import typing as t
+from hashlib import sha256
 from hashlib import sha512
 
 from flask import request
 
 from .config import session_protection_mode
+from .request_login import CookieWork
+from .session_login import is_server_side
+from .signals import session_protected
 
 if t.TYPE_CHECKING:
     from flask import Request
     from flask.sessions import SessionMixin
+
+    from .request_login import RequestLogin
 
 #: How many hex digits of the identifier a session written by this extension
 #: stores. 128 bits tell clients apart as well as 512 do, and the shorter
@@ -93,8 +100,34 @@ def identify(req: Request, generator: t.Callable[[], str]) -> str:
     return generator()
 
 
+def _is_digest(identifier: str) -> bool:
+    """Whether ``identifier`` is a SHA-512 hex digest, as the default
+    generator makes.
+    """
+    if len(identifier) != 128:
+        return False
+
+    try:
+        int(identifier, 16)
+    except ValueError:
+        return False
+
+    return identifier.isascii()
+
+
 def short_identifier(identifier: str) -> str:
-    """The part of ``identifier`` stored in sessions this extension writes."""
+    """What sessions this extension writes store of ``identifier``: the
+    first 128 bits of a digest, or of the SHA-256 of anything else, so that
+    the whole of a plain-text identifier counts (a User-Agent shares its
+    first 32 characters with other browsers').
+
+    .. versionchanged:: 0.2.0
+        Hashes an identifier that is not a SHA-512 digest rather than
+        cutting it (review finding N4).
+    """
+    if not _is_digest(identifier):
+        identifier = sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
+
     return identifier[:SHORT_IDENTIFIER_LENGTH]
 
 
@@ -121,14 +154,20 @@ def verdict(
     req: Request,
     generator: t.Callable[[], str],
     session: SessionMixin,
+    *,
+    server_side: bool = False,
 ) -> Verdict:
     """Judge the login in ``session``, whose ``_id`` is ``stored``, for the
     client that sent ``req``, identified by ``generator`` (see
     :func:`identify`).
 
     :param mode: ``"basic"``, ``"strong"`` or None.
-    :param session: The session; "strong" only marks a permanent session not
-        fresh, as flask-login does.
+    :param session: The session; "strong" only marks a permanent signed
+        cookie session not fresh, as flask-login does.
+    :param server_side: The session is kept on the server (Flask-Session).
+        "strong" ends a copied login there even when the session is
+        permanent: Flask-Session makes every session permanent, and a
+        copied session id is all a thief needs.
     :raises ValueError: ``mode`` is not one of the allowed values.
     """
     if mode is None:
@@ -158,7 +197,7 @@ def verdict(
     if same:
         return KEEP
 
-    if mode == "basic" or session.permanent:
+    if mode == "basic" or (session.permanent and not server_side):
         return Verdict.NOT_FRESH
 
     return Verdict.END
@@ -167,15 +206,64 @@ def verdict(
 def identifiers_match(stored: object, identifier: str) -> bool:
     """Whether the ``_id`` a session holds belongs to ``identifier``: either
     all of it, as flask-login stored it, or the short form this extension
-    writes.
+    writes (:func:`short_identifier`).
     """
-    if type(stored) is not str or not stored.isascii():
+    if type(stored) is not str:
         return False
 
-    if len(stored) == SHORT_IDENTIFIER_LENGTH:
-        return hmac.compare_digest(stored, identifier[:SHORT_IDENTIFIER_LENGTH])
+    given = stored.encode("utf-8", "surrogatepass")
 
-    return len(stored) == len(identifier) and hmac.compare_digest(stored, identifier)
+    if len(stored) == SHORT_IDENTIFIER_LENGTH and hmac.compare_digest(
+        given, short_identifier(identifier).encode()
+    ):
+        return True
+
+    return hmac.compare_digest(given, identifier.encode("utf-8", "surrogatepass"))
+
+
+def protection_failed(login: RequestLogin) -> bool:
+    """Whether session protection ends the login ``login``'s session holds
+    (flask-login's ``_session_protection_failed``). A session without a
+    login has nothing to protect.
+    """
+    return login.stored.exists and not protect(login)
+
+
+def protect(login: RequestLogin) -> bool:
+    """The pipeline's session-protection step: compare the identifier the
+    session's login was made with to the client's.
+
+    :return: Whether the login survives. In "basic" mode, or for a permanent
+        signed cookie session under "strong", a mismatch only marks it not
+        fresh; otherwise "strong" ends the login and its remember cookie.
+    """
+    manager = login.manager
+    mode = login.app.config.get("SESSION_PROTECTION", manager.session_protection)
+
+    if mode is None:
+        return True
+
+    found = verdict(
+        mode,
+        login.stored.identifier,
+        login.request,
+        manager.identifier_generator,
+        login.session,
+        server_side=is_server_side(login.app),
+    )
+
+    if found is KEEP:
+        return True
+
+    if found is Verdict.NOT_FRESH:
+        login.stored.fresh = False
+        session_protected.send(login.app)
+        return True
+
+    login.end("protection")
+    login.owe_cookie(CookieWork.CLEAR)
+    session_protected.send(login.app)
+    return False
 
 
 @functools.lru_cache(maxsize=1024)

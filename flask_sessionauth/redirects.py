@@ -153,15 +153,15 @@ def is_safe_redirect_url(
     :param allowed_hosts: Hosts, as ``name`` or ``name:port``, that absolute
         URLs may name besides the request's host. Non-ASCII names may be
         given in Unicode or in their ``xn--`` form. Defaults to the
-        ``ALLOWED_REDIRECT_HOSTS`` config key. Giving it replaces the config
+        ``SESSIONAUTH_ALLOWED_REDIRECT_HOSTS`` config key. Giving it replaces the config
         value; the request's host is always allowed.
     :param require_https: Refuse absolute URLs that are not ``https``.
         References on this site keep the current scheme and are unaffected.
-        Defaults to the ``REDIRECT_REQUIRE_HTTPS`` config key (``False``).
+        Defaults to the ``SESSIONAUTH_REDIRECT_REQUIRE_HTTPS`` config key (``False``).
     :raises RuntimeError: If called outside a request without
         ``allowed_hosts``.
     :raises TypeError: If ``allowed_hosts`` is a single string or holds
-        something other than strings, or ``REDIRECT_REQUIRE_HTTPS`` is not a
+        something other than strings, or ``SESSIONAUTH_REDIRECT_REQUIRE_HTTPS`` is not a
         bool.
     :raises ValueError: If an allowed host is not a host name or
         ``name:port``.
@@ -288,17 +288,19 @@ def _require_https() -> bool:
     if not has_app_context():
         return False
 
-    value = setting(current_app.config, "REDIRECT_REQUIRE_HTTPS")
+    value = setting(current_app.config, "SESSIONAUTH_REDIRECT_REQUIRE_HTTPS")
 
     if not isinstance(value, bool):
-        raise TypeError(f"REDIRECT_REQUIRE_HTTPS must be True or False, not {value!r}.")
+        raise TypeError(
+            f"SESSIONAUTH_REDIRECT_REQUIRE_HTTPS must be True or False, not {value!r}."
+        )
 
     return value
 
 
 def _trusted_hosts(allowed_hosts: Iterable[str] | None) -> list[_Host]:
     """The hosts absolute targets may name: the request's host first, then
-    ``allowed_hosts`` or, if that is ``None``, ``ALLOWED_REDIRECT_HOSTS``.
+    ``allowed_hosts`` or, if that is ``None``, ``SESSIONAUTH_ALLOWED_REDIRECT_HOSTS``.
     """
     hosts: list[_Host] = []
     extra: object = allowed_hosts
@@ -313,8 +315,8 @@ def _trusted_hosts(allowed_hosts: Iterable[str] | None) -> list[_Host]:
             hosts.append(own)
 
         if extra is None:
-            extra = setting(current_app.config, "ALLOWED_REDIRECT_HOSTS")
-            name = "ALLOWED_REDIRECT_HOSTS"
+            extra = setting(current_app.config, "SESSIONAUTH_ALLOWED_REDIRECT_HOSTS")
+            name = "SESSIONAUTH_ALLOWED_REDIRECT_HOSTS"
     elif extra is None:
         raise RuntimeError(
             "is_safe_redirect_url() was called outside a request, so there is"

@@ -1,4 +1,7 @@
-"""The "remember me" cookie: reading, writing and deleting it.
+"""The "remember me" cookie, its whole life: reading it, issuing it for a
+login, re-issuing it, renewing it and deleting it, and the ``after_request``
+hook that does the cookie work a request owes (see
+:class:`~flask_sessionauth.request_login.CookieWork`).
 
 Two formats are read:
 
@@ -7,64 +10,50 @@ Two formats are read:
     Its age is checked on the server against the duration it was issued for,
     so a cookie a browser keeps too long is still refused.
 -   flask-login's ``user_id|hmac-sha512`` (:func:`encode_cookie`). It is
-    accepted unless ``REMEMBER_COOKIE_ACCEPT_LEGACY`` is false, and replaced by
-    the current format when it is used.
+    accepted unless ``SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY`` is false, and
+    replaced by the current format when it is used.
 """
 
 from __future__ import annotations
 
-import enum
-import functools
 import hmac
 import logging
 import typing as t
 from datetime import datetime
 from datetime import timezone
-from hashlib import sha256
 from hashlib import sha512
 
 from flask import current_app
+from flask import g
+from flask import request
 from itsdangerous import BadData
-from itsdangerous import BadSignature
-from itsdangerous import BadTimeSignature
-from itsdangerous import Signer
-from itsdangerous import TimestampSigner
-from itsdangerous import URLSafeTimedSerializer
-from itsdangerous.encoding import want_bytes
 
 from .config import MAX_REMEMBER_SECONDS
 from .config import MAX_USER_ID_LENGTH
 from .config import remember_seconds
 from .config import setting
+from .mixins import session_token
+from .request_login import CookieWork
+from .request_login import LOGIN_KEY
+from .signing import KeyMatch
+from .signing import Keyring
+from .signing import keyring
+from .signing import secret_keys
 
 if t.TYPE_CHECKING:
     from flask import Config
     from werkzeug.wrappers import Response
 
+    from .request_login import RequestLogin
+
 logger = logging.getLogger("flask_sessionauth")
 
-#: The itsdangerous salt of remember cookies.
-REMEMBER_SALT = "flask-sessionauth.remember"
-#: The itsdangerous salt of session token signatures.
-TOKEN_SALT = "flask-sessionauth.session-token"
 #: Cookies longer than this are refused unread. Browsers cap a cookie at 4096
 #: bytes, so a longer one was not set by this extension.
 MAX_COOKIE_LENGTH = 4096
 #: A cookie signed this many seconds in the future is still accepted, to
 #: allow for clocks that differ a little between app servers.
 CLOCK_SKEW = 60.0
-
-
-class CookieAction(enum.Enum):
-    """Remember-cookie work that the ``after_request`` hook will do."""
-
-    #: Issue a cookie for the login in the session.
-    SET = enum.auto()
-    #: Delete the cookie.
-    CLEAR = enum.auto()
-    #: Renew the cookie the client sent, if it is still valid
-    #: (``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``).
-    REFRESH = enum.auto()
 
 
 class RememberCookie(t.NamedTuple):
@@ -82,193 +71,9 @@ class RememberCookie(t.NamedTuple):
     legacy: bool = False
     #: Whether it was signed with a key that is now a fallback.
     stale: bool = False
-
-
-def secret_keys(config: Config) -> list[t.Any]:
-    """The keys to verify with, oldest first, so that the last one, the
-    current ``SECRET_KEY``, is the one itsdangerous signs with.
-    """
-    key = config.get("SECRET_KEY")
-
-    if not key:
-        raise RuntimeError(
-            "The remember cookie and session tokens are signed with the app's"
-            " secret key, and SECRET_KEY is not set. Set app.secret_key or"
-            " app.config['SECRET_KEY'] to a long random value."
-        )
-
-    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
-
-    if isinstance(fallbacks, str | bytes):
-        raise TypeError(
-            "SECRET_KEY_FALLBACKS must be a list of keys, not a single key."
-            " For example: app.config['SECRET_KEY_FALLBACKS'] = [old_key]."
-        )
-
-    return [*fallbacks, key]
-
-
-class _KeyCachingSigner(Signer):
-    """A signer that derives each key once rather than for every signature:
-    keyrings are kept for as long as their keys stay the same.
-    """
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._derived: dict[str | bytes | None, bytes] = {}
-
-    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        try:
-            return self._derived[secret_key]
-        except KeyError:
-            key = self._derived[secret_key] = super().derive_key(secret_key)
-            return key
-
-
-class _RememberSigner(_KeyCachingSigner, TimestampSigner):
-    """The remember cookie's timestamp signer, on the login manager's clock."""
-
-    def __init__(
-        self, *args: t.Any, clock: t.Callable[[], float], **kwargs: t.Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
-class _RememberSerializer(URLSafeTimedSerializer):
-    """Makes its signer once, not for every cookie, so that the signer's
-    derived keys are kept too.
-    """
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._signer = super().make_signer()
-
-    def make_signer(self, salt: str | bytes | None = None) -> Signer:
-        if salt is None or want_bytes(salt) == self.salt:
-            return self._signer
-
-        return super().make_signer(salt)
-
-
-class KeyMatch(enum.Enum):
-    """Which key a signature was made with."""
-
-    NONE = enum.auto()
-    #: The current ``SECRET_KEY``.
-    CURRENT = enum.auto()
-    #: A key in ``SECRET_KEY_FALLBACKS``: valid, but worth signing again so
-    #: that it outlives the key.
-    FALLBACK = enum.auto()
-
-
-def _remember_serializer(
-    keys: list[t.Any], clock: t.Callable[[], float]
-) -> URLSafeTimedSerializer:
-    return _RememberSerializer(
-        keys,
-        salt=REMEMBER_SALT,
-        signer=_RememberSigner,
-        signer_kwargs={"digest_method": sha256, "clock": clock},
-    )
-
-
-def _token_signer(keys: list[t.Any]) -> Signer:
-    return _KeyCachingSigner(keys, salt=TOKEN_SALT, digest_method=sha256)
-
-
-class Keyring:
-    """The itsdangerous objects for one set of keys.
-
-    Signatures are checked with the current key first, and with the fallback
-    keys only when that fails, so the caller learns which one matched.
-    """
-
-    def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
-        current, old = keys[-1:], keys[:-1]
-        self._remember = _remember_serializer(current, clock)
-        self._token = _token_signer(current)
-        self._old_remember = _remember_serializer(old, clock) if old else None
-        self._old_token = _token_signer(old) if old else None
-
-    def dump_remember(self, data: list[t.Any]) -> str:
-        """Sign and serialize a remember cookie's data, timestamped now."""
-        return self._remember.dumps(data)
-
-    def load_remember(self, value: str) -> tuple[t.Any, float, KeyMatch]:
-        """Verify a remember cookie and return its data, when it was signed
-        (seconds since the epoch) and the key that signed it.
-
-        :raises itsdangerous.BadData: The cookie is not valid.
-        """
-        try:
-            data, signed_at = self._load(self._remember, value)
-            match = KeyMatch.CURRENT
-        except BadSignature:
-            if self._old_remember is None:
-                raise
-
-            data, signed_at = self._load(self._old_remember, value)
-            match = KeyMatch.FALLBACK
-
-        return data, signed_at.timestamp(), match
-
-    @staticmethod
-    def _load(serializer: URLSafeTimedSerializer, value: str) -> tuple[t.Any, t.Any]:
-        try:
-            return serializer.loads(value, return_timestamp=True)  # type: ignore[no-any-return]
-        except (ValueError, OverflowError, OSError) as exc:
-            # A correctly signed timestamp too large for a datetime escapes
-            # itsdangerous as the error datetime raised; only a key holder
-            # can send one, but it is still bad data, not a server error.
-            raise BadTimeSignature("Malformed timestamp") from exc
-
-    def sign_token(self, token: str) -> str:
-        """The signature of a session token, as stored in the session."""
-        return self._token.get_signature(token).decode("ascii")
-
-    def verify_token(self, token: str, signature: object) -> KeyMatch:
-        """Which key, if any, ``signature`` of ``token`` was made with."""
-        if not isinstance(signature, str) or len(signature) > 256:
-            return KeyMatch.NONE
-
-        try:
-            raw = signature.encode("ascii")
-        except UnicodeError:
-            return KeyMatch.NONE
-
-        if self._token.verify_signature(token, raw):
-            return KeyMatch.CURRENT
-
-        if self._old_token is not None and self._old_token.verify_signature(token, raw):
-            return KeyMatch.FALLBACK
-
-        return KeyMatch.NONE
-
-
-@functools.lru_cache(maxsize=32)
-def _cached_keyring(keys: tuple[t.Any, ...], clock: t.Callable[[], float]) -> Keyring:
-    return Keyring(list(keys), clock)
-
-
-def keyring(config: Config, clock: t.Callable[[], float]) -> Keyring:
-    """The :class:`Keyring` for the app's current keys and ``clock``.
-
-    Keyrings hold nothing but what their keys and clock determine, so one is
-    made per set of keys and reused: building the signers again on every
-    request would cost more than using them.
-
-    :raises RuntimeError: ``SECRET_KEY`` is not set.
-    """
-    keys = tuple(secret_keys(config))
-
-    try:
-        return _cached_keyring(keys, clock)
-    except TypeError:  # an unhashable key or clock
-        return Keyring(list(keys), clock)
+    #: When it stops being valid, in Unix seconds; None for a legacy cookie,
+    #: whose format carries no time.
+    expires_at: float | None = None
 
 
 def _legacy_key(key: str | bytes) -> bytes:
@@ -342,7 +147,7 @@ def load(
         return None
 
     if _is_legacy(value):
-        if not setting(config, "REMEMBER_COOKIE_ACCEPT_LEGACY"):
+        if not setting(config, "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY"):
             logger.debug("Refused a flask-login remember cookie (legacy off).")
             return None
 
@@ -381,7 +186,13 @@ def load(
         return None
 
     stale = match is KeyMatch.FALLBACK
-    return RememberCookie(user_id, float(duration), signature, stale=stale)
+    return RememberCookie(
+        user_id,
+        float(duration),
+        signature,
+        stale=stale,
+        expires_at=signed_at + duration,
+    )
 
 
 def read(
@@ -411,12 +222,12 @@ def set_cookie(
     duration: float,
     token_signature: str | None,
 ) -> None:
-    """Issue a remember cookie valid for ``duration`` seconds."""
+    """Issue a remember cookie valid for ``duration`` seconds from ``now``."""
     value = keyring.dump_remember([user_id, _compact(duration), token_signature])
     response.set_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
         value=value,
-        max_age=int(duration),
+        max_age=max(0, int(duration)),
         expires=datetime.fromtimestamp(now + duration, tz=timezone.utc),
         domain=setting(config, "REMEMBER_COOKIE_DOMAIN"),
         path=setting(config, "REMEMBER_COOKIE_PATH"),
@@ -426,33 +237,13 @@ def set_cookie(
     )
 
 
-def set_login_cookie(
-    response: Response, config: Config, clock: t.Callable[[], float], sess: t.Any
-) -> None:
-    """Issue the remember cookie of the login ``sess`` holds, with the
-    duration it asked for and its token binding; nothing if it holds none.
-    """
-    user_id = sess.get("_user_id")
-
-    if user_id is not None:
-        set_cookie(
-            response,
-            config,
-            keyring(config, clock),
-            clock(),
-            str(user_id),
-            duration(config, sess.get("_remember_seconds")),
-            sess.get("_token_sig"),
-        )
-
-
 def _compact(duration: float) -> float | int:
     return int(duration) if duration == int(duration) else duration
 
 
 def clear_cookie(response: Response, config: Config) -> None:
-    """Delete the remember cookie, with the attributes it was set with, so
-    that the browser matches and drops it.
+    """Delete the remember cookie, with the attributes it was set with
+    (its own path and domain), so that the browser matches and drops it.
     """
     response.delete_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
@@ -477,3 +268,189 @@ def duration(config: Config, session_seconds: object) -> float:
     return remember_seconds(
         setting(config, "REMEMBER_COOKIE_DURATION"), "REMEMBER_COOKIE_DURATION"
     )
+
+
+def sent(login: RequestLogin) -> RememberCookie | None:
+    """What the remember cookie the request sent says, or None if it sent
+    none, it is not valid, or this response deletes it.
+    """
+    if login.cookie is CookieWork.CLEAR:
+        return None
+
+    config = login.app.config
+    value = login.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
+    return read(config, login.manager.clock, value)
+
+
+def issue_for_login(login: RequestLogin, response: Response) -> None:
+    """Issue the remember cookie of the login the session holds, for the
+    duration it asked for, bound as the login is; nothing if it holds none.
+    """
+    stored = login.stored
+    user_id = stored.user_id
+
+    if user_id is None:
+        return
+
+    config = login.app.config
+    clock = login.manager.clock
+    signature = stored.token_signature
+    set_cookie(
+        response,
+        config,
+        keyring(config, clock),
+        clock(),
+        str(user_id),
+        duration(config, stored.remember_seconds),
+        signature if isinstance(signature, str) else None,
+    )
+
+
+def issue_for_checked_login(login: RequestLogin, response: Response) -> None:
+    """:func:`issue_for_login`, once the login has been checked as any
+    request's is (protection, lifetime, revocation): nothing for a login
+    that ended, or for a user who is not the session's.
+    """
+    user = login.user
+
+    if login.stored.exists and user.is_authenticated:
+        issue_for_login(login, response)
+
+
+def reissue(login: RequestLogin, response: Response, expires_at: float | None) -> None:
+    """Sign the session's login's remember cookie again, bound as the login
+    now is, keeping the expiry of the cookie it replaces: a re-issue (a key
+    rotation, a binding, a change of format, a rebind) never extends a
+    cookie. A legacy cookie has no expiry to keep; its replacement lasts the
+    login's duration from now.
+    """
+    clock = login.manager.clock
+    now = clock()
+
+    if expires_at is None:
+        issue_for_login(login, response)
+        return
+
+    stored = login.stored
+    user_id = stored.user_id
+    left = expires_at - now
+
+    if user_id is None or left <= 0:
+        return
+
+    config = login.app.config
+    signature = stored.token_signature
+    set_cookie(
+        response,
+        config,
+        keyring(config, clock),
+        now,
+        str(user_id),
+        left,
+        signature if isinstance(signature, str) else None,
+    )
+
+
+def refresh(login: RequestLogin, response: Response) -> None:
+    """Renew the remember cookie the client sent for another full duration
+    (``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``), if it is valid, names the
+    user logged in to the session, and its own binding to the user's session
+    token still holds. A cookie of that user whose binding is revoked is
+    deleted.
+
+    flask-login sets a remember cookie for every logged-in user under
+    ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` (flask-login #424); this
+    renews only cookies that exist.
+    """
+    config = login.app.config
+
+    if not setting(config, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+        return
+
+    stored = login.stored
+    user_id = stored.user_id
+    cookie = sent(login)
+
+    if user_id is None or cookie is None or cookie.user_id != str(user_id):
+        return
+
+    # The session's login must hold before its cookie is renewed: load the
+    # user, which checks protection and revocation, if the view did not.
+    user = login.user
+
+    if login.cookie is CookieWork.CLEAR or not stored.exists:
+        clear_cookie(response, config)
+        return
+
+    manager = login.manager
+
+    if str(getattr(user, manager.id_attribute)()) != cookie.user_id:
+        # Not the session's user (its loader found nobody, and a request
+        # loader found someone else): that user's token says nothing of
+        # this cookie.
+        return
+
+    keys = keyring(config, manager.clock)
+    token = session_token(user)
+    signature = None
+
+    if token is not None:
+        signature = keys.binding(
+            token,
+            cookie.token_signature,
+            accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
+        )
+
+        if signature is None:
+            # Bound to a token that has changed since: a revoked cookie is
+            # deleted, never renewed.
+            clear_cookie(response, config)
+            return
+
+    set_cookie(
+        response,
+        config,
+        keys,
+        manager.clock(),
+        cookie.user_id,
+        duration(config, stored.remember_seconds),
+        signature,
+    )
+
+
+def apply(login: RequestLogin, response: Response) -> None:
+    """Do the cookie work ``login`` owes on ``response``."""
+    work = login.cookie
+    expires_at = login.cookie_expires_at
+    login.settle_cookie(None)
+
+    if work is CookieWork.REFRESH:
+        refresh(login, response)
+    elif work is CookieWork.CLEAR:
+        clear_cookie(response, login.app.config)
+    elif work is CookieWork.SET:
+        issue_for_login(login, response)
+    elif work is CookieWork.REISSUE:
+        reissue(login, response, expires_at)
+
+
+def after_request(response: Response) -> Response:
+    """Do the remember-cookie work the request owes: set the cookie, delete
+    it, re-issue or renew the one the client sent.
+
+    Registered once per app as an ``after_request`` hook, before the app's
+    own hooks, so that it runs after them: cookie work one of them asks for
+    (a logout in a hook) is done, and on the response they return. A request
+    that owes nothing costs one lookup.
+    """
+    login = g._get_current_object().__dict__.get(LOGIN_KEY)
+
+    if (
+        login is None
+        or login.cookie is None
+        or login.request is not request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    ):
+        return response
+
+    apply(login, response)
+    return response

@@ -1,64 +1,208 @@
-"""Revocation: binding logins and remember cookies to the user's session
-token, so that changing the token ends them. Keeping the current session
-through such a change is :func:`~flask_sessionauth.rebind_session`'s work
-(in ``login``).
+"""Revocation: logins and remember cookies are bound to the user's session
+token (a signature of it, :meth:`~.signing.Keyring.binding`), so that
+changing the token ends them. :func:`check_binding` is the pipeline's step;
+:func:`rebind_session` keeps the current session through such a change.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import typing as t
 
 from .config import setting
-from .extension import set_cookie_action
-from .remember import CookieAction
-from .remember import KeyMatch
-from .session_state import drop_login_keys
+from .mixins import session_token
+from .remember import sent
+from .request_login import CookieWork
+from .request_login import current_login
 from .signals import session_revoked
+from .signing import KeyMatch
+from .signing import keyring
 
 if t.TYPE_CHECKING:
-    from flask.sansio.app import App
-    from flask.sessions import SessionMixin
-
-    from .remember import Keyring
+    from .request_login import RequestLogin
+    from .signing import Keyring
 
 logger = logging.getLogger("flask_sessionauth")
 
 
-def binding(app: App, keyring: Keyring, token: str, signature: object) -> str | None:
-    """The token signature that a login or cookie bound by ``signature``
-    carries from now on, or None when it is revoked.
+def check_binding(
+    login: RequestLogin, user: t.Any, signature: object, *, restoring: bool = False
+) -> bool:
+    """The pipeline's revocation step: whether a login bound by ``signature``
+    still holds for ``user``'s session token. A revoked login is ended (see
+    :func:`revoke`). A session login that was unbound, or bound with a
+    retiring key, is bound anew.
 
-    - A signature of ``token`` made with the current key holds as it is.
-    - One made with a key in ``SECRET_KEY_FALLBACKS`` holds, signed again
-      with the current key so that it outlives the old key.
-    - No signature at all (a login from before the user had a token, or from
-      flask-login) is bound now when ``ACCEPT_UNBOUND_SESSIONS`` is true, so
-      the next change of the token revokes it.
-    - Anything else is revoked.
+    :param restoring: The login comes from the remember cookie, whose
+        restore writes the binding itself.
     """
-    if signature is None:
-        if setting(app.config, "ACCEPT_UNBOUND_SESSIONS"):
-            return keyring.sign_token(token)
+    token = session_token(user)
 
-        return None
+    if token is None:
+        return True
 
-    match = keyring.verify_token(token, signature)
+    config = login.app.config
+    bound = keyring(config, login.manager.clock).binding(
+        token,
+        signature,
+        accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
+    )
 
-    if match is KeyMatch.CURRENT:
-        return signature  # type: ignore[return-value]
+    if bound is None:
+        revoke(login, user)
+        return False
 
-    if match is KeyMatch.FALLBACK:
-        return keyring.sign_token(token)
+    if bound != signature and not restoring:
+        login.stored.write(login.app, {"token_signature": bound}, replace=False)
 
-    return None
+    return True
 
 
-def revoke(app: App, sess: SessionMixin, user: t.Any) -> None:
+def revoke(login: RequestLogin, user: t.Any) -> None:
     """End a revoked login: remove it from the session, delete the remember
     cookie and send :data:`~flask_sessionauth.session_revoked`.
     """
     logger.debug("Refused a revoked login of user %r.", user)
-    drop_login_keys(sess)
-    set_cookie_action(CookieAction.CLEAR)
-    session_revoked.send(app, user=user)
+    login.end("revoked")
+    login.owe_cookie(CookieWork.CLEAR)
+    session_revoked.send(login.app, user=user)
+
+
+def rebind_session(user: t.Any = None) -> None:
+    """Bind the current session to ``user``'s current session token, by
+    default the current user's. Call it after changing the token (after a
+    password change, say) so that this session stays logged in while every
+    other session and remember cookie of the user is refused. Without a login
+    in the session (a user from a request loader, say) it does nothing.
+
+    The session's login is checked first, as on any request: call it in a
+    view that has loaded the user (any view under
+    :func:`~flask_sessionauth.login_required` has) before the token changed,
+    or the change itself revokes the login it was meant to keep.
+
+    The remember cookie the request carries is re-issued, bound to the new
+    token and keeping its expiry, only when it belongs to the same login: a
+    cookie of this user bound to the token the session was bound to, or to
+    the new one, or an unbound cookie while
+    ``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS`` is true. A cookie of this user
+    bound to an older, revoked token is deleted; another user's cookie is
+    left alone. A server-side session gets a new id.
+
+    :raises RuntimeError: Nobody is logged in, or ``user`` is not the user
+        logged in to this session.
+
+    .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+        A remember cookie bound to a revoked token is deleted rather than
+        re-issued, and a re-issued one keeps its expiry.
+    """
+    login = current_login()
+    app = login.app
+    manager = login.manager
+    stored = login.stored
+    claimed = stored.user_id
+    claimed_binding = stored.token_signature
+    # Loads the user if the view has not: the session's login is checked
+    # (protection, revocation) before it is bound to anything new.
+    current = login.user
+
+    if user is None:
+        user = current
+
+    if not user.is_authenticated:
+        raise RuntimeError(
+            "rebind_session() needs a logged-in user. Call it after"
+            " login_user(), or pass the user."
+        )
+
+    user_id = str(getattr(user, manager.id_attribute)())
+    bound_id = stored.user_id
+    keys = keyring(app.config, manager.clock)
+
+    if bound_id is None:
+        if (
+            claimed is not None
+            and str(claimed) == user_id
+            and login.ended == "revoked"
+            and _token_changed(keys, user, claimed_binding)
+        ):
+            raise RuntimeError(
+                "rebind_session() found the session's login already revoked:"
+                " the user's session token changed before the login was"
+                " checked. Read current_user (or decorate the view with"
+                " login_required) before changing the token, then call"
+                " rebind_session()."
+            )
+
+        # The user came from a request loader or Basic credentials without
+        # a login session: there is no session to bind.
+        return
+
+    if str(bound_id) != user_id:
+        raise RuntimeError(
+            "rebind_session() was given a user who is not the one logged in"
+            " to this session. Use login_user() to log a user in."
+        )
+
+    token = session_token(user)
+    previous = stored.token_signature
+    cookie = sent(login)
+
+    if cookie is not None and cookie.user_id != str(bound_id):
+        cookie = None  # another user's cookie: not this login's to renew
+
+    follows = cookie is not None and _follows(
+        login, keys, cookie.token_signature, previous, token
+    )
+
+    # A credential change is a new login as far as fixation goes.
+    stored.write(
+        app,
+        {"token_signature": None if token is None else keys.sign_token(token)},
+        replace=False,
+    )
+
+    if follows:
+        assert cookie is not None
+        login.settle_cookie(CookieWork.REISSUE, cookie.expires_at)
+    elif cookie is not None:
+        login.settle_cookie(CookieWork.CLEAR)
+
+
+def _token_changed(keys: Keyring, user: t.Any, signature: object) -> bool:
+    """Whether a login bound by ``signature`` ended because ``user``'s token
+    changed, rather than for another reason (protection, its age).
+    """
+    token = session_token(user)
+
+    if token is None or not isinstance(signature, str):
+        return False
+
+    return keys.verify_token(token, signature) is KeyMatch.NONE
+
+
+def _follows(
+    login: RequestLogin,
+    keys: Keyring,
+    signature: str | None,
+    previous: object,
+    token: str | None,
+) -> bool:
+    """Whether a remember cookie bound by ``signature`` belongs to the login
+    being rebound: the session's login was bound by ``previous`` and the
+    user's token is now ``token``.
+    """
+    if token is None:
+        return True  # nothing to revoke it by
+
+    if signature is None:
+        return bool(setting(login.app.config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"))
+
+    if isinstance(previous, str) and hmac.compare_digest(
+        signature.encode(), previous.encode()
+    ):
+        return True
+
+    return keys.verify_token(token, signature) is not KeyMatch.NONE

@@ -52,10 +52,11 @@ session_protected = _signals.signal("session-protected")
 session_revoked = _signals.signal("session-revoked")
 
 #: Sent when a login ended because it was idle for longer than
-#: ``SESSION_IDLE_TIMEOUT`` or is older than ``SESSION_ABSOLUTE_TIMEOUT``,
-#: with ``user``, the user of the login (None if the user loader no longer
-#: finds one), and ``reason``, ``"idle"`` or ``"absolute"``. A remember
-#: cookie may log the user in again in the same request.
+#: ``SESSIONAUTH_SESSION_IDLE_TIMEOUT`` or is older than
+#: ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT``, with ``user``, the user of the
+#: login (None if the user loader no longer finds one), and ``reason``,
+#: ``"idle"`` or ``"absolute"``. A remember cookie may log the user in again
+#: in the same request.
 #:
 #: .. versionadded:: 0.2.0
 session_expired = _signals.signal("session-expired")

@@ -8,11 +8,13 @@ from datetime import timedelta
 import flask
 from flask.testing import FlaskClient
 
-from .extension import get_manager
-from .session_state import LIFETIME_KEY
-from .session_state import lifetime_stamp
-from .session_state import login_state
-from .session_state import write_login
+from .lifetime import stamp
+from .login import new_login
+from .request_login import get_manager
+from .session_login import SessionLogin
+
+if t.TYPE_CHECKING:
+    from .session_login import Field
 
 
 def login_test_client(
@@ -34,10 +36,12 @@ def login_test_client(
 
     :param fresh: Whether the login is fresh.
     :param age: Make a login this old, as if it was made that long ago by
-        :attr:`LoginManager.clock`: for ``SESSION_ABSOLUTE_TIMEOUT`` and
-        ``FRESH_LOGIN_MAX_AGE``. Defaults to ``idle``, or to a login made now.
+        :attr:`LoginManager.clock`: for
+        ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT`` and
+        ``SESSIONAUTH_FRESH_LOGIN_MAX_AGE``. Defaults to ``idle``, or to a login
+        made now.
     :param idle: Make a login last used this long ago, for
-        ``SESSION_IDLE_TIMEOUT``. Defaults to a login used now.
+        ``SESSIONAUTH_SESSION_IDLE_TIMEOUT``. Defaults to a login used now.
     :raises ValueError: ``age`` or ``idle`` is negative, or ``idle`` is longer
         than ``age``.
 
@@ -45,19 +49,20 @@ def login_test_client(
         Added ``age`` and ``idle``.
     """
     app = client.application
+    manager = get_manager(app)
 
     with app.test_request_context(environ_base=client.environ_base):
-        state = login_state(app, flask.request, user, fresh=fresh)
+        fields = new_login(app, manager, flask.request, user, fresh=fresh)
 
     if age is not None or idle is not None:
-        _age_login(state, get_manager(app).clock(), age, idle)
+        _age_login(fields, manager.clock(), age, idle)
 
     with client.session_transaction() as sess:
-        write_login(app, sess, state)
+        SessionLogin(sess).write(app, fields)
 
 
 def _age_login(
-    state: dict[str, t.Any],
+    fields: dict[Field, object],
     now: float,
     age: timedelta | None,
     idle: timedelta | None,
@@ -80,10 +85,10 @@ def _age_login(
     # Written whether or not the timeouts are on, so that a test may turn
     # them on afterwards.
     login_at = int(now - age.total_seconds())
-    state[LIFETIME_KEY] = lifetime_stamp(login_at, int(now - idle.total_seconds()))
+    fields["lifetime"] = stamp(login_at, int(now - idle.total_seconds()))
 
-    if state.get("_fresh_at") is not None:
-        state["_fresh_at"] = login_at
+    if fields.get("fresh_at") is not None:
+        fields["fresh_at"] = login_at
 
 
 class SessionAuthClient(FlaskClient):

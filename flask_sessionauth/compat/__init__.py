@@ -1,8 +1,5 @@
 """Compatibility with flask-login 0.6.3, in one place.
 
-- :class:`FlaskLoginNames`: the private and deprecated :class:`LoginManager`
-  methods that code written for flask-login calls, mixed into
-  :class:`~flask_sessionauth.LoginManager`;
 - :mod:`flask_sessionauth.compat.flask_login`: flask-login's module tree
   (``flask_login``, ``flask_login.utils``, ``flask_login.login_manager``,
   ...), with flask-login's public names and the private ones dependents use;
@@ -10,12 +7,14 @@
   that tree.
 
 Everything here is a thin wrapper over the public core; the core never
-imports this package, except :mod:`~flask_sessionauth.manager` for the mixin.
+imports this package. flask-login's private :class:`LoginManager` methods
+that dependents call live on :class:`~flask_sessionauth.LoginManager` itself,
+in one fenced section, so that ``flask_login.LoginManager is
+flask_sessionauth.LoginManager``.
 """
 
 from __future__ import annotations
 
 from .install import install_as_flask_login as install_as_flask_login
-from .manager_names import FlaskLoginNames as FlaskLoginNames
 
-__all__ = ["FlaskLoginNames", "install_as_flask_login"]
+__all__ = ["install_as_flask_login"]

@@ -20,5 +20,5 @@ from ...config import LOGIN_MESSAGE as LOGIN_MESSAGE
 from ...config import LOGIN_MESSAGE_CATEGORY as LOGIN_MESSAGE_CATEGORY
 from ...config import REFRESH_MESSAGE as REFRESH_MESSAGE
 from ...config import REFRESH_MESSAGE_CATEGORY as REFRESH_MESSAGE_CATEGORY
-from ...config import SESSION_KEYS as SESSION_KEYS
 from ...config import USE_SESSION_FOR_NEXT as USE_SESSION_FOR_NEXT
+from ...session_login import SESSION_KEYS as SESSION_KEYS

@@ -1,6 +1,5 @@
-"""``flask_login.login_manager``: the :class:`LoginManager`, whose
-flask-login private methods come from
-:class:`~flask_sessionauth.compat.FlaskLoginNames`.
+"""``flask_login.login_manager``: the :class:`LoginManager`, which
+carries flask-login's private methods itself.
 """
 
 from __future__ import annotations

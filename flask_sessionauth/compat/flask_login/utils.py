@@ -25,7 +25,7 @@ from ...login import set_login_view as set_login_view
 from ...protection import create_identifier
 from ...remember import decode_cookie as decode_cookie
 from ...remember import encode_cookie as encode_cookie
-from ...remember import secret_keys
+from ...signing import secret_keys
 from ...urls import expand_login_view as expand_login_view
 from ...urls import login_url as login_url
 from ...urls import make_next_param as make_next_param

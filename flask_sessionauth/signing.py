@@ -1,0 +1,241 @@
+"""Keys and signatures: the itsdangerous objects that sign remember cookies
+and session tokens with the app's keys, current key first, and the rule by
+which a login or a cookie stays bound to a user's session token.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import typing as t
+from hashlib import sha256
+
+from itsdangerous import BadSignature
+from itsdangerous import BadTimeSignature
+from itsdangerous import Signer
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import want_bytes
+
+if t.TYPE_CHECKING:
+    from flask import Config
+
+#: The itsdangerous salt of remember cookies.
+REMEMBER_SALT = "flask-sessionauth.remember"
+#: The itsdangerous salt of session token signatures.
+TOKEN_SALT = "flask-sessionauth.session-token"
+
+
+def secret_keys(config: Config) -> list[t.Any]:
+    """The keys to verify with, oldest first, so that the last one, the
+    current ``SECRET_KEY``, is the one itsdangerous signs with.
+    """
+    key = config.get("SECRET_KEY")
+
+    if not key:
+        raise RuntimeError(
+            "The remember cookie and session tokens are signed with the app's"
+            " secret key, and SECRET_KEY is not set. Set app.secret_key or"
+            " app.config['SECRET_KEY'] to a long random value."
+        )
+
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+
+    if isinstance(fallbacks, str | bytes):
+        raise TypeError(
+            "SECRET_KEY_FALLBACKS must be a list of keys, not a single key."
+            " For example: app.config['SECRET_KEY_FALLBACKS'] = [old_key]."
+        )
+
+    return [*fallbacks, key]
+
+
+class _KeyCachingSigner(Signer):
+    """A signer that derives each key once rather than for every signature:
+    keyrings are kept for as long as their keys stay the same.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[str | bytes | None, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        try:
+            return self._derived[secret_key]
+        except KeyError:
+            key = self._derived[secret_key] = super().derive_key(secret_key)
+            return key
+
+
+class _RememberSigner(_KeyCachingSigner, TimestampSigner):
+    """The remember cookie's timestamp signer, on the login manager's clock."""
+
+    def __init__(
+        self, *args: t.Any, clock: t.Callable[[], float], **kwargs: t.Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
+
+
+class _RememberSerializer(URLSafeTimedSerializer):
+    """Makes its signer once, not for every cookie, so that the signer's
+    derived keys are kept too.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signer = super().make_signer()
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is None or want_bytes(salt) == self.salt:
+            return self._signer
+
+        return super().make_signer(salt)
+
+
+class KeyMatch(enum.Enum):
+    """Which key a signature was made with."""
+
+    NONE = enum.auto()
+    #: The current ``SECRET_KEY``.
+    CURRENT = enum.auto()
+    #: A key in ``SECRET_KEY_FALLBACKS``: valid, but worth signing again so
+    #: that it outlives the key.
+    FALLBACK = enum.auto()
+
+
+def _remember_serializer(
+    keys: list[t.Any], clock: t.Callable[[], float]
+) -> URLSafeTimedSerializer:
+    return _RememberSerializer(
+        keys,
+        salt=REMEMBER_SALT,
+        signer=_RememberSigner,
+        signer_kwargs={"digest_method": sha256, "clock": clock},
+    )
+
+
+def _token_signer(keys: list[t.Any]) -> Signer:
+    return _KeyCachingSigner(keys, salt=TOKEN_SALT, digest_method=sha256)
+
+
+class Keyring:
+    """The itsdangerous objects for one set of keys.
+
+    Signatures are checked with the current key first, and with the fallback
+    keys only when that fails, so the caller learns which one matched.
+    """
+
+    def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
+        current, old = keys[-1:], keys[:-1]
+        self._remember = _remember_serializer(current, clock)
+        self._token = _token_signer(current)
+        self._old_remember = _remember_serializer(old, clock) if old else None
+        self._old_token = _token_signer(old) if old else None
+
+    def dump_remember(self, data: list[t.Any]) -> str:
+        """Sign and serialize a remember cookie's data, timestamped now."""
+        return self._remember.dumps(data)
+
+    def load_remember(self, value: str) -> tuple[t.Any, float, KeyMatch]:
+        """Verify a remember cookie and return its data, when it was signed
+        (seconds since the epoch) and the key that signed it.
+
+        :raises itsdangerous.BadData: The cookie is not valid.
+        """
+        try:
+            data, signed_at = self._load(self._remember, value)
+            match = KeyMatch.CURRENT
+        except BadSignature:
+            if self._old_remember is None:
+                raise
+
+            data, signed_at = self._load(self._old_remember, value)
+            match = KeyMatch.FALLBACK
+
+        return data, signed_at.timestamp(), match
+
+    @staticmethod
+    def _load(serializer: URLSafeTimedSerializer, value: str) -> tuple[t.Any, t.Any]:
+        try:
+            return serializer.loads(value, return_timestamp=True)  # type: ignore[no-any-return]
+        except (ValueError, OverflowError, OSError) as exc:
+            # A correctly signed timestamp too large for a datetime escapes
+            # itsdangerous as the error datetime raised; only a key holder
+            # can send one, but it is still bad data, not a server error.
+            raise BadTimeSignature("Malformed timestamp") from exc
+
+    def sign_token(self, token: str) -> str:
+        """The signature of a session token, as stored in the session."""
+        return self._token.get_signature(token).decode("ascii")
+
+    def verify_token(self, token: str, signature: object) -> KeyMatch:
+        """Which key, if any, ``signature`` of ``token`` was made with."""
+        if not isinstance(signature, str) or len(signature) > 256:
+            return KeyMatch.NONE
+
+        try:
+            raw = signature.encode("ascii")
+        except UnicodeError:
+            return KeyMatch.NONE
+
+        if self._token.verify_signature(token, raw):
+            return KeyMatch.CURRENT
+
+        if self._old_token is not None and self._old_token.verify_signature(token, raw):
+            return KeyMatch.FALLBACK
+
+        return KeyMatch.NONE
+
+    def binding(
+        self, token: str, signature: object, *, accept_unbound: bool
+    ) -> str | None:
+        """The token signature that a login or cookie bound by ``signature``
+        carries from now on, or None when it is revoked.
+
+        - A signature of ``token`` made with the current key holds as it is.
+        - One made with a key in ``SECRET_KEY_FALLBACKS`` holds, signed again
+          with the current key so that it outlives the old key.
+        - No signature at all (a login from before the user had a token, or
+          from flask-login) is bound now when ``accept_unbound``
+          (``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS``), so that the next change
+          of the token revokes it.
+        - Anything else is revoked.
+        """
+        if signature is None:
+            return self.sign_token(token) if accept_unbound else None
+
+        match = self.verify_token(token, signature)
+
+        if match is KeyMatch.CURRENT:
+            return signature  # type: ignore[return-value]
+
+        if match is KeyMatch.FALLBACK:
+            return self.sign_token(token)
+
+        return None
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_keyring(keys: tuple[t.Any, ...], clock: t.Callable[[], float]) -> Keyring:
+    return Keyring(list(keys), clock)
+
+
+def keyring(config: Config, clock: t.Callable[[], float]) -> Keyring:
+    """The :class:`Keyring` for the app's current keys and ``clock``.
+
+    Keyrings hold nothing but what their keys and clock determine, so one is
+    made per set of keys and reused: building the signers again on every
+    request would cost more than using them.
+
+    :raises RuntimeError: ``SECRET_KEY`` is not set.
+    """
+    keys = tuple(secret_keys(config))
+
+    try:
+        return _cached_keyring(keys, clock)
+    except TypeError:  # an unhashable key or clock
+        return Keyring(list(keys), clock)
