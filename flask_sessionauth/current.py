@@ -13,13 +13,8 @@ if t.TYPE_CHECKING:
     from .mixins import UserProtocol
 
 
-def get_user() -> UserProtocol:
-    """The user of the current request, found on the first call and kept
-    for the rest of the request (see
-    :class:`~flask_sessionauth.request_login.RequestLogin`).
-
-    :raises RuntimeError: Called outside a request.
-    """
+def _user() -> UserProtocol:
+    # The proxy's object: the user of the current request's login.
     return current_login().user
 
 
@@ -48,9 +43,10 @@ class _CurrentUserProxy(t.Protocol):
 
 
 class _CurrentUser(LocalProxy["UserProtocol"]):
-    """werkzeug's :class:`~werkzeug.local.LocalProxy` over :func:`get_user`,
-    with the attributes of :class:`~flask_sessionauth.UserProtocol` that apps
-    read on every request (views, templates, decorators) defined on the
+    """werkzeug's :class:`~werkzeug.local.LocalProxy` over the user of the
+    current request's :class:`~.request_login.RequestLogin`, with the
+    attributes of :class:`~flask_sessionauth.UserProtocol` that apps read on
+    every request (views, templates, decorators) defined on the
     proxy itself: reading one costs one call, where the proxy's generic
     ``__getattr__`` takes several. Each gives exactly what the user's own
     attribute gives, or raises what reading it raises.
@@ -60,20 +56,20 @@ class _CurrentUser(LocalProxy["UserProtocol"]):
 
     @property
     def is_authenticated(self) -> bool:
-        return get_user().is_authenticated
+        return _user().is_authenticated
 
     @property
     def is_active(self) -> bool:
-        return get_user().is_active
+        return _user().is_active
 
     @property
     def is_anonymous(self) -> bool:
-        return get_user().is_anonymous
+        return _user().is_anonymous
 
     @property
     def get_id(self) -> t.Callable[[], str | None]:
         # The user's bound method, as the generic lookup gives it.
-        return get_user().get_id
+        return _user().get_id
 
 
 #: The user of the current request: the logged-in user, or an instance of
@@ -86,4 +82,4 @@ class _CurrentUser(LocalProxy["UserProtocol"]):
 #: .. versionchanged:: 0.1.0
 #:     Outside a request it raises :exc:`RuntimeError` rather than standing
 #:     for None (``bool(current_user)`` is still False there).
-current_user: _CurrentUserProxy = t.cast("_CurrentUserProxy", _CurrentUser(get_user))
+current_user: _CurrentUserProxy = t.cast("_CurrentUserProxy", _CurrentUser(_user))

@@ -10,7 +10,6 @@ import typing as t
 from flask import has_request_context
 
 from .config import EXEMPT_METHODS
-from .current import get_user
 from .login import login_fresh
 from .request_login import current_login
 from .request_login import get_manager
@@ -56,7 +55,7 @@ def _refusal_after_loading(fresh: bool) -> t.Any | None:
     refusal = _refusal(fresh)
 
     if refusal is None:
-        get_user()
+        current_login().user  # noqa: B018 -- loads it
 
     return refusal
 

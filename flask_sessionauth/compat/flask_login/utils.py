@@ -12,7 +12,6 @@ from flask import has_request_context
 from flask import request
 
 from ...current import current_user as current_user
-from ...current import get_user
 from ...current import user_context_processor
 from ...decorators import fresh_login_required as fresh_login_required
 from ...decorators import login_required as login_required
@@ -25,6 +24,7 @@ from ...login import set_login_view as set_login_view
 from ...protection import create_identifier
 from ...remember import decode_cookie as decode_cookie
 from ...remember import encode_cookie as encode_cookie
+from ...request_login import current_login
 from ...signing import secret_keys
 from ...urls import expand_login_view as expand_login_view
 from ...urls import login_url as login_url
@@ -46,7 +46,7 @@ def _get_user() -> UserProtocol | None:
     if not has_request_context():
         return None
 
-    return get_user()
+    return current_login().user
 
 
 def _create_identifier() -> str:
