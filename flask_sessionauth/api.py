@@ -4,12 +4,15 @@ responses, and reading HTTP Basic credentials.
 
 from __future__ import annotations
 
+import functools
 import logging
 import typing as t
 
 from flask import current_app
 from flask import jsonify
 from flask import request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from .config import setting
 from .request_login import get_manager
@@ -35,22 +38,42 @@ def is_api_request() -> bool:
 
     .. versionadded:: 0.1.0
     """
-    view = current_app.view_functions.get(request.endpoint or "")
+    req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    view = app.view_functions.get(req.endpoint or "")
 
     if view is not None and getattr(view, "_sessionauth_api", False):
         return True
 
-    api_blueprints = get_manager().api_blueprints
+    api_blueprints = get_manager(app).api_blueprints
 
-    if api_blueprints and any(name in api_blueprints for name in request.blueprints):
+    if api_blueprints and any(name in api_blueprints for name in req.blueprints):
         return True
 
-    accept = request.accept_mimetypes
+    accept = req.headers.get("Accept")
 
-    if not accept.provided:
+    if not accept:
         return False
 
-    return accept.quality("application/json") > accept.quality("text/html")
+    if len(accept) > MAX_REMEMBERED_ACCEPT_LENGTH:
+        return _prefers_json.__wrapped__(accept)
+
+    return _prefers_json(accept)
+
+
+#: Accept headers longer than this are parsed every time rather than
+#: remembered, so that no client can fill the memory with large keys.
+MAX_REMEMBERED_ACCEPT_LENGTH = 512
+
+
+# Browsers and API clients each send one of a few Accept headers, request
+# after request, and parsing one costs more than the rest of a refused
+# request's login work (benchmarks/README.md, "anonymous to a login_required
+# view"); the answer depends on the header's text alone.
+@functools.lru_cache(maxsize=256)
+def _prefers_json(accept: str) -> bool:
+    parsed = parse_accept_header(accept, MIMEAccept)
+    return parsed.quality("application/json") > parsed.quality("text/html")
 
 
 def api_view(view: C) -> C:

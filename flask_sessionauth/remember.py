@@ -312,8 +312,13 @@ def issue_for_checked_login(login: RequestLogin, response: Response) -> None:
     that ended, or for a user who is not the session's.
     """
     user = login.user
+    stored = login.stored
 
-    if login.stored.exists and user.is_authenticated:
+    if (
+        stored.exists
+        and user.is_authenticated
+        and str(getattr(user, login.manager.id_attribute)()) == str(stored.user_id)
+    ):
         issue_for_login(login, response)
 
 

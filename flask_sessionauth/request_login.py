@@ -270,16 +270,6 @@ def current_login() -> RequestLogin:
     return login
 
 
-def login_of(req: Request) -> RequestLogin | None:
-    """The :class:`RequestLogin` made for ``req``, if one was."""
-    login: RequestLogin | None = g._get_current_object().__dict__.get(LOGIN_KEY)
-
-    if login is None or login.request is not req:
-        return None
-
-    return login
-
-
 def _refuse_inside_event_loop() -> None:
     try:
         asyncio.get_running_loop()

@@ -1,76 +1,35 @@
+"""The fixtures the test modules share: users, a clock, the login manager, an
+app with login and logout views, and variants of that app. The classes and
+functions the tests import are in helpers.py.
+"""
+
 from __future__ import annotations
 
-import contextlib
 import sys
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask import redirect
+from flask import session
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
+from flask_sessionauth import confirm_login
 from flask_sessionauth import current_user
+from flask_sessionauth import login_fresh
+from flask_sessionauth import login_remembered
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
 from flask_sessionauth import logout_user
-from flask_sessionauth import UserMixin
-
-if t.TYPE_CHECKING:
-    from blinker import Signal
-
-#: What ``recording`` collects: ``(sender, kwargs)`` for each signal sent.
-Calls = list[tuple[object, dict[str, t.Any]]]
+from flask_sessionauth import rebind_session
+from helpers import Clock
+from helpers import TokenUser
+from helpers import User
 
 # The example app is not installed; its folder is appended, not prepended, so
 # that flask_sessionauth still comes from the installed package under tox.
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-
-
-class User(UserMixin):
-    """A user kept in memory; ``token`` is its session token (None: no revocation)."""
-
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        *,
-        active: bool = True,
-        token: str | None = None,
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.active = active
-        self.token = token
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    def __repr__(self) -> str:
-        return f"<User {self.id}>"
-
-
-class TokenUser(User):
-    """A user class that offers a session token, so sessions can be revoked."""
-
-    def get_session_token(self) -> str | None:
-        return self.token
-
-
-class Clock:
-    """A clock the tests own: ``manager.clock = clock``; move it with ``advance``."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -137,12 +96,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def cookie_value(client: FlaskClient, name: str) -> str | None:
-    """The value of a cookie the client holds for the default domain, or None."""
-    cookie = client.get_cookie(name)
-    return None if cookie is None else cookie.value
-
-
 @pytest.fixture
 def tina_token() -> str:
     """The session token of ``tina``; a module overrides it to pick another."""
@@ -157,71 +110,62 @@ def tina(users: dict[str, User], tina_token: str) -> TokenUser:
     return user
 
 
-def session_data(client: FlaskClient) -> dict[str, t.Any]:
-    """A copy of the session the client holds."""
-    with client.session_transaction() as sess:
-        return dict(sess)
+@pytest.fixture
+def token_app(app: Flask, tina: TokenUser) -> Flask:
+    """``app`` with ``tina`` and a password change: ``/change-token/<token>``
+    gives the user of the request the session token ``token`` and keeps this
+    session logged in with :func:`rebind_session`, which answers "rebound".
 
-
-@contextlib.contextmanager
-def recording(signal: Signal) -> t.Iterator[Calls]:
-    """Collect ``(sender, kwargs)`` for each time ``signal`` is sent inside."""
-    calls: Calls = []
-
-    def receiver(sender: object, **kwargs: t.Any) -> None:
-        calls.append((sender, kwargs))
-
-    with signal.connected_to(receiver):
-        yield calls
-
-
-#: The status ``flask.redirect()`` gives when no code is passed: 302 up to
-#: Flask 3.1, 303 from Flask 3.2. Every redirect the package, the test apps
-#: and the example app send is such a call, so Flask picks the code.
-FLASK_REDIRECT_CODE: int = redirect("/").status_code
-
-
-def is_redirect(response: TestResponse) -> bool:
-    """Whether ``response`` is a redirect with the status Flask picks by default.
-
-    Stricter than "any 3xx": on a given Flask exactly one code passes (302
-    before Flask 3.2, 303 from 3.2). The ``Location`` header is for the
-    caller to check.
+    A module that needs it builds its own ``app`` on it (``def app(token_app:
+    Flask)``), so that ``client`` and the module's tests get the route too.
     """
-    return response.status_code == FLASK_REDIRECT_CODE
+
+    @app.route("/change-token/<token>")
+    def change_token(token: str) -> str:
+        user = t.cast(TokenUser, current_user._get_current_object())
+        user.token = token
+        rebind_session()
+        return "rebound"
+
+    return app
 
 
-def deletes_cookie(response: TestResponse, name: str) -> bool:
-    """Whether a ``Set-Cookie`` header drops ``name`` (empty, Max-Age=0)."""
-    for header in response.headers.getlist("Set-Cookie"):
-        first, *attributes = (part.strip() for part in header.split(";"))
+@pytest.fixture
+def site(app: Flask, users: dict[str, User]) -> Flask:
+    """The shared app plus a few views that report login state."""
 
-        if first == f"{name}=" and "Max-Age=0" in attributes:
-            return True
+    @app.route("/signin")
+    def signin() -> str:
+        return "sign in here"
 
-    return False
+    @app.route("/state")
+    def state() -> str:
+        return f"fresh={login_fresh()} remembered={login_remembered()}"
+
+    @app.route("/stale/<user_id>")
+    def stale(user_id: str) -> str:
+        login_user(users[user_id], fresh=False)
+        return "stale"
+
+    @app.route("/confirm")
+    def confirm() -> str:
+        confirm_login()
+        return f"fresh={login_fresh()}"
+
+    @app.route("/cart/<item>")
+    def cart(item: str) -> str:
+        session["cart"] = item
+        return "added"
+
+    @app.route("/whoami-after-logout")
+    def whoami_after_logout() -> str:
+        before = current_user.get_id()
+        logout_user()
+        return f"{before}->{current_user.get_id()}"
+
+    return app
 
 
-def empties_cookie(response: TestResponse, name: str) -> bool:
-    """Whether a ``Set-Cookie`` header sets ``name`` to an empty value
-    (``name=;`` or ``name="";``).
-    """
-    return any(
-        header.startswith(f"{name}=;") or header.startswith(f'{name}="";')
-        for header in response.headers.getlist("Set-Cookie")
-    )
-
-
-__all__: t.Sequence[str] = [
-    "User",
-    "TokenUser",
-    "Clock",
-    "Calls",
-    "cookie_value",
-    "session_data",
-    "recording",
-    "deletes_cookie",
-    "FLASK_REDIRECT_CODE",
-    "is_redirect",
-    "empties_cookie",
-]
+@pytest.fixture
+def site_client(site: Flask) -> FlaskClient:
+    return site.test_client()

@@ -16,10 +16,6 @@ from flask import jsonify
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from conftest import cookie_value
-from conftest import is_redirect
-from conftest import session_data
-from conftest import User
 from flask_sessionauth import api_view
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
@@ -28,6 +24,10 @@ from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
 from flask_sessionauth import user_loaded_from_request
+from helpers import cookie_value
+from helpers import is_redirect
+from helpers import session_data
+from helpers import User
 
 if t.TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
@@ -210,7 +210,7 @@ def test_unknown_user_is_401(basic_client: FlaskClient) -> None:
 def test_basic_auth_login_off_writes_no_session(
     basic_app: Flask, basic_client: FlaskClient, users: dict[str, User]
 ) -> None:
-    basic_app.config["BASIC_AUTH_LOGIN"] = False
+    basic_app.config["SESSIONAUTH_BASIC_AUTH_LOGIN"] = False
     loaded: list[t.Any] = []
 
     def receiver(sender: Flask, **kwargs: t.Any) -> None:
@@ -345,7 +345,7 @@ def test_api_401_offers_basic(
     basic_app: Flask, basic_client: FlaskClient, realm: str | None, header: str
 ) -> None:
     if realm is not None:
-        basic_app.config["BASIC_AUTH_REALM"] = realm
+        basic_app.config["SESSIONAUTH_BASIC_AUTH_REALM"] = realm
 
     response = basic_client.get("/protected", headers=JSON)
 

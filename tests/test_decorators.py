@@ -12,14 +12,14 @@ from flask.testing import FlaskClient
 from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
 
-from conftest import Clock
-from conftest import is_redirect
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
+from helpers import Clock
+from helpers import is_redirect
+from helpers import User
 
 Decorator = t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]
 DECORATORS = pytest.mark.parametrize(
@@ -270,7 +270,7 @@ def test_login_disabled_lets_a_stale_login_through(
 def test_fresh_login_expires_after_fresh_login_max_age(
     site: Flask, site_client: FlaskClient, clock: Clock, max_age: timedelta | int
 ) -> None:
-    site.config["FRESH_LOGIN_MAX_AGE"] = max_age
+    site.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = max_age
     site_client.get("/login/1")
 
     clock.advance(599)
@@ -284,7 +284,7 @@ def test_fresh_login_expires_after_fresh_login_max_age(
 def test_fresh_login_max_age_restarts_on_a_new_login(
     site: Flask, site_client: FlaskClient, clock: Clock
 ) -> None:
-    site.config["FRESH_LOGIN_MAX_AGE"] = 60
+    site.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = 60
     site_client.get("/login/1")
     clock.advance(61)
     assert site_client.get("/flr").status_code == 401
@@ -302,7 +302,7 @@ def test_fresh_login_max_age_set_after_login_fails_safe(
     site_client.get("/login/1")
     assert site_client.get("/flr").status_code == 200
 
-    site.config["FRESH_LOGIN_MAX_AGE"] = timedelta(hours=1)
+    site.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = timedelta(hours=1)
 
     assert site_client.get("/flr").status_code == 401
     assert site_client.get("/lr").text == "lr:GET:1"

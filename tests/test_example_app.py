@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
-from conftest import is_redirect
 from example_app import create_app
 from example_app import models
 from example_app.db import connect
-from flask_sessionauth.extension import get_manager
+from flask_sessionauth.request_login import get_manager
+from helpers import is_redirect
 
 PASSWORD = "correct horse"
 NEW_PASSWORD = "battery staple"

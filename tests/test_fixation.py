@@ -18,15 +18,19 @@ from flask.testing import FlaskClient
 from flask_session import Session
 from werkzeug.test import TestResponse
 
-from conftest import cookie_value
-from conftest import deletes_cookie
-from conftest import session_data
-from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import login_user
+from flask_sessionauth import LoginManager
+from flask_sessionauth import logout_user
+from flask_sessionauth import session_revoked
 from flask_sessionauth import user_loaded_from_cookie
-from flask_sessionauth.config import LOGIN_SESSION_KEYS
+from flask_sessionauth.session_login import LOGIN_SESSION_KEYS
+from helpers import cookie_value
+from helpers import deletes_cookie
+from helpers import recording
+from helpers import session_data
+from helpers import TokenUser
+from helpers import User
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -37,11 +41,13 @@ REMEMBER = "remember_token"
 SESSION = "session"
 #: Flask-Session's default prefix of the storage keys.
 STORE_PREFIX = "session:"
+#: HTTP Basic credentials the test apps accept: user name -> (id, password).
+PASSWORDS = {"alice": ("1", "alice-password"), "tina": ("7", "tina-password")}
 
 
 @pytest.fixture
-def app(app: Flask, users: dict[str, User], tina: TokenUser) -> Flask:
-    @app.route("/signin/<user_id>")
+def app(token_app: Flask, users: dict[str, User]) -> Flask:
+    @token_app.route("/signin/<user_id>")
     def signin(user_id: str) -> str:
         days = request.args.get("days")
         login_user(
@@ -52,16 +58,39 @@ def app(app: Flask, users: dict[str, User], tina: TokenUser) -> Flask:
         )
         return "ok"
 
-    @app.route("/put/<key>/<value>")
+    @token_app.route("/put/<key>/<value>")
     def put(key: str, value: str) -> str:
         session[key] = value
         return "stored"
 
-    @app.route("/keys")
+    @token_app.route("/keys")
     def keys() -> ResponseReturnValue:
         return jsonify(sorted(session.keys()))
 
-    return app
+    @token_app.route("/signin-cleared/<user_id>")
+    def signin_cleared(user_id: str) -> str:
+        # Starting the login from an empty session, as some apps do.
+        session.clear()
+        login_user(users[user_id])
+        return "ok"
+
+    @token_app.route("/switch-user/<user_id>")
+    def switch_user(user_id: str) -> str:
+        # "Log in as someone else": end whatever login there is, then log in.
+        logout_user()
+        login_user(users[user_id])
+        return "ok"
+
+    @token_app.route("/signin-checked/<user_id>")
+    def signin_checked(user_id: str) -> str:
+        # A login form that first sends logged-in users elsewhere.
+        if current_user.is_authenticated:
+            return f"already:{current_user.get_id()}"
+
+        login_user(users[user_id])
+        return "ok"
+
+    return token_app
 
 
 def max_age(response: TestResponse, name: str) -> int | None:
@@ -88,9 +117,9 @@ def test_logout_removes_every_login_key(app: Flask, client: FlaskClient) -> None
     # With a freshness window and the session timeouts, so that the session
     # holds _fresh_at and _lifetime too.
     app.config.update(
-        FRESH_LOGIN_MAX_AGE=3600,
-        SESSION_IDLE_TIMEOUT=3600,
-        SESSION_ABSOLUTE_TIMEOUT=7200,
+        SESSIONAUTH_FRESH_LOGIN_MAX_AGE=3600,
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=3600,
+        SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=7200,
     )
     assert client.get("/put/cart/apples").text == "stored"
     assert client.get("/signin/7?remember=1&days=3").text == "ok"
@@ -114,7 +143,7 @@ def test_logout_removes_every_login_key(app: Flask, client: FlaskClient) -> None
 def test_logout_clear_session_removes_everything(
     app: Flask, client: FlaskClient
 ) -> None:
-    app.config["LOGOUT_CLEAR_SESSION"] = True
+    app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
     client.get("/put/cart/apples")
     client.get("/signin/7?remember=1")
 
@@ -129,7 +158,7 @@ def test_logout_clear_session_removes_everything(
 
 
 def test_logout_keeps_app_keys_by_default(app: Flask, client: FlaskClient) -> None:
-    assert app.config.get("LOGOUT_CLEAR_SESSION", False) is False
+    assert app.config.get("SESSIONAUTH_LOGOUT_CLEAR_SESSION", False) is False
     client.get("/put/cart/apples")
     client.get("/signin/1")
     client.get("/logout")
@@ -143,7 +172,7 @@ def test_logout_keeps_app_keys_by_default(app: Flask, client: FlaskClient) -> No
 def test_other_user_login_carries_nothing_over(
     app: Flask, client: FlaskClient, fresh: str
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = 3600
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = 3600
     client.get("/put/cart/apples")
     client.get("/signin/7?remember=1&days=3")
     before = session_data(client)
@@ -243,9 +272,20 @@ def store(tmp_path: Path) -> FileSystemCache:
 
 
 @pytest.fixture
-def server_app(app: Flask, store: FileSystemCache) -> Flask:
+def server_app(
+    app: Flask,
+    store: FileSystemCache,
+    login_manager: LoginManager,
+    users: dict[str, User],
+) -> Flask:
     app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=store)
     Session(app)
+
+    @login_manager.basic_auth_loader
+    def check_password(username: str, password: str) -> User | None:
+        user_id, expected = PASSWORDS.get(username, ("", None))
+        return users[user_id] if password == expected else None
+
     return app
 
 
@@ -361,7 +401,7 @@ def test_logout_on_server_session(
 def test_logout_clear_session_on_server_session(
     server_app: Flask, server_client: FlaskClient, store: FileSystemCache
 ) -> None:
-    server_app.config["LOGOUT_CLEAR_SESSION"] = True
+    server_app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
     server_client.get("/put/cart/apples")
     server_client.get("/signin/1")
     logged_in = sid(server_client)
@@ -428,3 +468,171 @@ def test_current_user_available_after_server_login(
     server_client.get("/put/cart/apples")
     assert server_client.get("/login-and-look").text == "now:2"
     assert server_client.get("/").text == "user:2"
+
+
+# F1, a flaw found in a security review: session fixation with server-side
+# sessions. A login was saved under the session id the client arrived with
+# whenever the session looked empty to Flask-Session at the moment of the
+# login (cleared by the view, cleared by ``logout_user``, or emptied by the
+# revocation of a planted login).
+
+#: The session keys of a login, as docs/security.rst lists them.
+LOGIN_KEYS = frozenset(
+    {"_user_id", "_fresh", "_id", "_remember_seconds", "_fresh_at", "_token_sig"}
+)
+
+
+def visit(app: Flask, path: str, cookies: t.Mapping[str, str]) -> TestResponse:
+    """A request from a new client that sends exactly ``cookies``."""
+    client = app.test_client(use_cookies=False)
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    return client.get(path, headers={"Cookie": header} if header else {})
+
+
+def plant(server_app: Flask, contents: str) -> tuple[FlaskClient, str]:
+    """An attacker's client and the id of a session it made, holding app data
+    or the attacker's own login (tina's, user 7).
+    """
+    attacker = server_app.test_client()
+
+    if contents == "app-data":
+        assert attacker.get("/put/cart/bait").text == "stored"
+    else:
+        assert attacker.get("/login/7").text == "ok"
+
+    return attacker, sid(attacker)
+
+
+def assert_id_dead(
+    server_app: Flask, store: t.Any, attacker: FlaskClient, old_id: str
+) -> None:
+    """The session id ``old_id`` carries no login any more: its stored
+    session holds none, and clients presenting it are anonymous.
+    """
+    assert visit(server_app, "/", {SESSION: old_id}).text == "anonymous"
+    assert attacker.get("/").text == "anonymous"
+    assert attacker.get("/protected").status_code == 401
+    data = stored(store, old_id)
+    assert data is None or "_user_id" not in data, data
+
+
+@pytest.mark.parametrize("permanent", [True, False])
+@pytest.mark.parametrize("contents", ["app-data", "attacker-login"])
+def test_login_after_session_clear_gets_new_id(
+    server_app: Flask, store: t.Any, contents: str, permanent: bool
+) -> None:
+    """F1 (a): ``session.clear()`` then ``login_user()`` in one view. The
+    cleared session holds only ``_permanent``, which Flask-Session counts as
+    empty and so would not regenerate.
+    """
+    server_app.config["SESSION_PERMANENT"] = permanent
+    attacker, planted = plant(server_app, contents)
+    victim = server_app.test_client()
+    victim.set_cookie(SESSION, planted)
+
+    assert victim.get("/signin-cleared/1").text == "ok"
+
+    # The attacker's copy of the planted id must not be the victim's login.
+    assert_id_dead(server_app, store, attacker, planted)
+    assert sid(victim) != planted
+    assert victim.get("/").text == "user:1"
+    assert victim.get("/protected").text == "secret:1"
+
+
+@pytest.mark.parametrize("contents", ["app-data", "attacker-login"])
+def test_logout_then_login_with_clear_session_gets_new_id(
+    server_app: Flask, store: t.Any, contents: str
+) -> None:
+    """F1 (b): ``logout_user()`` then ``login_user()`` in one request, with
+    ``SESSIONAUTH_LOGOUT_CLEAR_SESSION``: the logout empties the session just before the
+    login.
+    """
+    server_app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
+    attacker, planted = plant(server_app, contents)
+    victim = server_app.test_client()
+    victim.set_cookie(SESSION, planted)
+
+    assert victim.get("/switch-user/1").text == "ok"
+
+    # The attacker's copy of the planted id must not be the victim's login.
+    assert_id_dead(server_app, store, attacker, planted)
+    assert sid(victim) != planted
+    assert victim.get("/").text == "user:1"
+
+
+@pytest.mark.parametrize("path", ["basic", "form"])
+def test_login_over_planted_revoked_login_gets_new_id(
+    server_app: Flask, store: t.Any, tina: TokenUser, path: str
+) -> None:
+    """F1 (c), no app code involved: the attacker plants the id of a session
+    holding their own login and revokes that login. The victim's request
+    drops the revoked login, which leaves the session empty, and logs the
+    victim in (HTTP Basic, or a form that checks ``current_user`` first): that
+    login must not be saved under the planted id.
+    """
+    attacker, planted = plant(server_app, "attacker-login")
+    victim = server_app.test_client()
+    victim.set_cookie(SESSION, planted)
+
+    # The attacker revokes their own login: a password change elsewhere.
+    tina.token = "attacker-token-after-change"
+
+    with recording(session_revoked) as revoked:
+        if path == "basic":
+            response = victim.get("/", auth=("alice", "alice-password"))
+            assert response.text == "user:1"
+        else:
+            assert victim.get("/signin-checked/1").text == "ok"
+
+    assert [kwargs["user"] for _, kwargs in revoked] == [tina]
+    # The attacker's copy of the planted id must not be the victim's login.
+    assert_id_dead(server_app, store, attacker, planted)
+    assert sid(victim) != planted
+    assert victim.get("/").text == "user:1"
+
+    # Nothing of the revoked login is left in the victim's session.
+    data = stored(store, sid(victim))
+    assert data is not None
+    assert data["_user_id"] == "1"
+    assert "_token_sig" not in data
+    assert set(data) - LOGIN_KEYS <= {"_permanent"}
+
+
+@pytest.mark.parametrize("path", ["form", "basic", "remember", "rebind"])
+def test_every_login_path_kills_the_previous_id(
+    server_app: Flask, store: t.Any, tina: TokenUser, path: str
+) -> None:
+    """F1: whatever way the user logs in (``login_user``, HTTP Basic with
+    ``SESSIONAUTH_BASIC_AUTH_LOGIN``, the remember cookie, ``rebind_session()``), the
+    session id the client held before is dead afterwards.
+    """
+    victim = server_app.test_client()
+
+    if path == "remember":
+        assert victim.get("/login/7?remember=1").text == "ok"
+        victim.delete_cookie(SESSION)
+    elif path == "rebind":
+        assert victim.get("/login/7").text == "ok"
+
+    if path == "rebind":
+        # The victim's own logged-in session; its id must not outlive the
+        # credential change.
+        attacker = server_app.test_client()
+        before = sid(victim)
+        attacker.set_cookie(SESSION, before)
+    else:
+        attacker, before = plant(server_app, "app-data")
+        victim.set_cookie(SESSION, before)
+
+    if path == "form":
+        assert victim.get("/login/7").text == "ok"
+    elif path == "basic":
+        assert victim.get("/", auth=("tina", "tina-password")).text == "user:7"
+    elif path == "remember":
+        assert victim.get("/").text == "user:7"
+    else:
+        assert victim.get("/change-token/tina-token-2").text == "rebound"
+
+    assert_id_dead(server_app, store, attacker, before)
+    assert sid(victim) != before
+    assert victim.get("/").text == "user:7"

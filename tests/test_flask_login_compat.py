@@ -20,7 +20,9 @@ from datetime import timedelta
 
 import flask
 import flask.testing
+import flask_login
 import flask_login as real_flask_login
+import flask_login.config
 import flask_login.utils as real_utils
 import pytest
 from flask import Flask
@@ -29,11 +31,11 @@ from flask.testing import FlaskClient
 from werkzeug.wrappers import Response
 
 import flask_sessionauth
-from conftest import User
 from flask_sessionauth import install_as_flask_login
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
 from flask_sessionauth import UserMixin
+from helpers import User
 
 if t.TYPE_CHECKING:
     from types import ModuleType
@@ -707,3 +709,35 @@ def test_get_id_message_begins_with_flask_login_s() -> None:
     message = str(exc_info.value)
     assert message.startswith("No `id` attribute - override `get_id`")
     assert "NoId" in message
+
+
+# flask-login's constants ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "COOKIE_NAME",
+        "COOKIE_DURATION",
+        "COOKIE_SECURE",
+        "COOKIE_HTTPONLY",
+        "COOKIE_SAMESITE",
+        "LOGIN_MESSAGE",
+        "LOGIN_MESSAGE_CATEGORY",
+        "REFRESH_MESSAGE",
+        "REFRESH_MESSAGE_CATEGORY",
+        "ID_ATTRIBUTE",
+        "AUTH_HEADER_NAME",
+        "EXEMPT_METHODS",
+    ],
+)
+def test_constant_equals_flask_login(name: str) -> None:
+    assert getattr(flask_sessionauth, name) == getattr(flask_login.config, name)
+
+
+def test_session_keys_extend_flask_logins() -> None:
+    ours = set(flask_sessionauth.SESSION_KEYS)
+    theirs = set(flask_login.config.SESSION_KEYS)
+
+    assert theirs <= ours
+    assert ours - theirs == {"_fresh_at", "_token_sig", "_lifetime"}

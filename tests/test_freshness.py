@@ -1,4 +1,4 @@
-"""The freshness window: with ``FRESH_LOGIN_MAX_AGE`` a fresh login stops
+"""The freshness window: with ``SESSIONAUTH_FRESH_LOGIN_MAX_AGE`` a fresh login stops
 being fresh once it is older than the window, and :func:`confirm_login`
 opens a new one. Without it, freshness lasts as in flask-login.
 """
@@ -14,9 +14,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import Clock
-from conftest import is_redirect
-from conftest import User
 from flask_sessionauth import confirm_login
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
@@ -24,6 +21,9 @@ from flask_sessionauth import login_fresh
 from flask_sessionauth import LoginManager
 from flask_sessionauth import REFRESH_MESSAGE
 from flask_sessionauth import user_needs_refresh
+from helpers import Clock
+from helpers import is_redirect
+from helpers import User
 
 WINDOW = 600
 WINDOWS = [
@@ -72,7 +72,7 @@ def freshness(client: FlaskClient) -> str:
 def test_fresh_until_window_ends(
     app: Flask, client: FlaskClient, clock: Clock, window: timedelta | int
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     login(client)
     assert freshness(client) == "fresh"
     assert client.get("/fresh-only").text == "fresh-only:1"
@@ -91,7 +91,7 @@ def test_fresh_until_window_ends(
 def test_stale_login_needs_refresh_401(
     app: Flask, client: FlaskClient, clock: Clock, window: timedelta | int
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     login(client)
     clock.advance(WINDOW + 1)
 
@@ -115,7 +115,7 @@ def test_stale_login_redirects_to_refresh_view(
     login_manager: LoginManager,
     window: timedelta | int,
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     login_manager.refresh_view = "reauth"
     login(client)
     clock.advance(WINDOW + 1)
@@ -136,7 +136,7 @@ def test_stale_login_redirects_to_refresh_view(
 def test_confirm_login_opens_new_window(
     app: Flask, client: FlaskClient, clock: Clock, window: timedelta | int
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     login(client)
     clock.advance(WINDOW + 1)
     assert freshness(client) == "stale"
@@ -157,7 +157,7 @@ def test_confirm_login_opens_new_window(
 def test_new_login_opens_new_window(
     app: Flask, client: FlaskClient, clock: Clock, window: timedelta | int
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     login(client)
     clock.advance(WINDOW + 1)
     assert freshness(client) == "stale"
@@ -178,7 +178,7 @@ def test_window_does_not_make_unfresh_login_fresh(
         login_user(users["1"], fresh=False)
         return "ok"
 
-    app.config["FRESH_LOGIN_MAX_AGE"] = WINDOW
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = WINDOW
     client.get("/login-stale")
     assert client.get("/").text == "user:1"
     assert freshness(client) == "stale"
@@ -187,7 +187,7 @@ def test_window_does_not_make_unfresh_login_fresh(
 def test_restored_login_is_not_fresh_with_window(
     app: Flask, client: FlaskClient
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = WINDOW
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = WINDOW
     login(client, remember=True)
     client.delete_cookie("session")
 
@@ -203,7 +203,7 @@ def test_restored_login_is_not_fresh_with_window(
 
 
 def test_default_fresh_forever(app: Flask, client: FlaskClient, clock: Clock) -> None:
-    assert app.config.get("FRESH_LOGIN_MAX_AGE") is None
+    assert app.config.get("SESSIONAUTH_FRESH_LOGIN_MAX_AGE") is None
     login(client)
     clock.advance(TEN_YEARS)
     assert freshness(client) == "fresh"
@@ -229,10 +229,15 @@ def test_default_not_fresh_once_restored_from_cookie(
 def test_explicit_none_is_the_default(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = None
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = None
     login(client)
     clock.advance(TEN_YEARS)
     assert freshness(client) == "fresh"
+
+
+def test_login_fresh_is_false_for_anonymous(app: Flask) -> None:
+    with app.test_request_context():
+        assert login_fresh() is False
 
 
 # Sessions from before the window existed
@@ -245,7 +250,7 @@ def test_explicit_none_is_the_default(
 def test_fresh_session_without_timestamp(
     app: Flask, client: FlaskClient, window: int | None, expected: str
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = WINDOW
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = WINDOW
     login(client)
     assert freshness(client) == "fresh"
 
@@ -255,7 +260,7 @@ def test_fresh_session_without_timestamp(
         assert sess["_fresh"] is True
         sess.pop("_fresh_at", None)
 
-    app.config["FRESH_LOGIN_MAX_AGE"] = window
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = window
     assert freshness(client) == expected
 
 
@@ -265,7 +270,7 @@ def test_window_set_after_login(app: Flask, client: FlaskClient, clock: Clock) -
     login(client)
     clock.advance(2 * 3600)
     assert freshness(client) == "fresh"
-    app.config["FRESH_LOGIN_MAX_AGE"] = timedelta(hours=1)
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = timedelta(hours=1)
     assert freshness(client) == "stale"
     assert client.get("/protected").text == "secret:1"
 
@@ -277,7 +282,7 @@ def test_window_set_after_login(app: Flask, client: FlaskClient, clock: Clock) -
 def test_garbage_timestamp_is_not_fresh(
     app: Flask, client: FlaskClient, fresh_at: object
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = WINDOW
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = WINDOW
     login(client)
 
     with client.session_transaction() as sess:
@@ -295,9 +300,9 @@ INVALID = ["600", "10 minutes", True, [600], object()]
 @pytest.mark.parametrize("value", INVALID)
 def test_invalid_window_fails_at_init_app(value: object) -> None:
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="test-secret", FRESH_LOGIN_MAX_AGE=value)
+    app.config.update(SECRET_KEY="test-secret", SESSIONAUTH_FRESH_LOGIN_MAX_AGE=value)
 
-    with pytest.raises(TypeError, match="FRESH_LOGIN_MAX_AGE"):
+    with pytest.raises(TypeError, match="SESSIONAUTH_FRESH_LOGIN_MAX_AGE"):
         LoginManager(app)
 
     assert "sessionauth" not in app.extensions
@@ -308,10 +313,10 @@ def test_invalid_window_fails_on_use(
     app: Flask, client: FlaskClient, value: object
 ) -> None:
     login(client)
-    app.config["FRESH_LOGIN_MAX_AGE"] = value
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = value
 
-    with pytest.raises(TypeError, match="FRESH_LOGIN_MAX_AGE"):
+    with pytest.raises(TypeError, match="SESSIONAUTH_FRESH_LOGIN_MAX_AGE"):
         client.get("/fresh")
 
-    with pytest.raises(TypeError, match="FRESH_LOGIN_MAX_AGE"):
+    with pytest.raises(TypeError, match="SESSIONAUTH_FRESH_LOGIN_MAX_AGE"):
         client.get("/fresh-only")

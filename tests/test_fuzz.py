@@ -34,11 +34,6 @@ from itsdangerous.encoding import base64_decode
 from itsdangerous.encoding import base64_encode
 from werkzeug.test import TestResponse
 
-from conftest import Clock
-from conftest import deletes_cookie
-from conftest import is_redirect
-from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import encode_cookie
 from flask_sessionauth import login_fresh
@@ -46,6 +41,11 @@ from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
 from flask_sessionauth.protection import create_identifier
 from flask_sessionauth.redirects import get_next_url
+from helpers import Clock
+from helpers import deletes_cookie
+from helpers import is_redirect
+from helpers import TokenUser
+from helpers import User
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

@@ -26,9 +26,10 @@ carries a set of logins:
   stored under it, for every holder;
 - a login written to a server-side session starts a new incarnation of its
   id: copies of the id taken before carry nothing;
-- under ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT`` (each on
-  or off for a run) a session cookie value, or a server-side session id,
-  carries nothing once it is idle or old beyond the timeouts. The model
+- under ``SESSIONAUTH_SESSION_IDLE_TIMEOUT`` and
+  ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT`` (each on or off for a run) a
+  session cookie value, or a server-side session id, carries nothing once
+  it is idle or old beyond the timeouts. The model
   keeps, for each, the latest time its login can have been written and its
   last use: an expired login never authenticates, while its remember cookie
   still may (a new login, which the model allows as a restore).
@@ -119,8 +120,8 @@ CONFIG_CHANGES: tuple[tuple[str, object], ...] = (
     ("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", True),
     ("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False),
     *(("SESSION_PROTECTION", mode) for mode in PROTECTION),
-    ("LOGOUT_CLEAR_SESSION", True),
-    ("LOGOUT_CLEAR_SESSION", False),
+    ("SESSIONAUTH_LOGOUT_CLEAR_SESSION", True),
+    ("SESSIONAUTH_LOGOUT_CLEAR_SESSION", False),
 )
 
 EXAMPLES = int(os.environ.get("SESSIONAUTH_STATEFUL_EXAMPLES", "250"))
@@ -237,13 +238,13 @@ def build_app(
         member = checked_member()
 
         if member is not None:
-            before = app.config.get("LOGOUT_CLEAR_SESSION", False)
-            app.config["LOGOUT_CLEAR_SESSION"] = True
+            before = app.config.get("SESSIONAUTH_LOGOUT_CLEAR_SESSION", False)
+            app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
 
             try:
                 logout_user()
             finally:
-                app.config["LOGOUT_CLEAR_SESSION"] = before
+                app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = before
 
             login_user(member, remember=remember())
 
@@ -767,10 +768,10 @@ class LoginMachine(RuleBasedStateMachine):
         self.app.config.update(
             REMEMBER_COOKIE_REFRESH_EACH_REQUEST=refresh,
             SESSION_PROTECTION=protection,
-            LOGOUT_CLEAR_SESSION=logout_clear,
-            SESSION_IDLE_TIMEOUT=IDLE if idle_on else None,
-            SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE if absolute_on else None,
-            SESSION_IDLE_GRANULARITY=GRANULARITY,
+            SESSIONAUTH_LOGOUT_CLEAR_SESSION=logout_clear,
+            SESSIONAUTH_SESSION_IDLE_TIMEOUT=IDLE if idle_on else None,
+            SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE if absolute_on else None,
+            SESSIONAUTH_SESSION_IDLE_GRANULARITY=GRANULARITY,
         )
         self.idle_on = idle_on
         self.absolute_on = absolute_on

@@ -32,10 +32,12 @@ from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode
 
-from conftest import cookie_value
-from conftest import deletes_cookie
-from conftest import TokenUser
 from flask_sessionauth import encode_cookie
+from flask_sessionauth import LoginManager
+from helpers import cookie_value
+from helpers import deletes_cookie
+from helpers import make_app
+from helpers import TokenUser
 
 SESSION = "session"
 REMEMBER = "remember_token"
@@ -350,3 +352,13 @@ def test_login_used_during_rotation_survives_the_drop(app: Flask, held: str) -> 
     if held == REMEMBER:
         client.delete_cookie(SESSION)
         assert client.get("/protected").text == "secret:7"
+
+
+# Misconfiguration
+
+
+def test_secret_key_fallbacks_as_one_string_fails_at_init(
+    login_manager: LoginManager,
+) -> None:
+    with pytest.raises(TypeError, match="list of keys"):
+        make_app(login_manager, SECRET_KEY_FALLBACKS="old")

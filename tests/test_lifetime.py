@@ -1,5 +1,5 @@
-"""Session lifetime: ``SESSION_IDLE_TIMEOUT`` ends a login left unused for
-too long, ``SESSION_ABSOLUTE_TIMEOUT`` one that is too old however active,
+"""Session lifetime: ``SESSIONAUTH_SESSION_IDLE_TIMEOUT`` ends a login left unused for
+too long, ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT`` one that is too old however active,
 and neither makes every response re-send the session cookie.
 """
 
@@ -19,13 +19,7 @@ from flask import session
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from conftest import Clock
-from conftest import cookie_value
-from conftest import deletes_cookie
-from conftest import is_redirect
-from conftest import recording
-from conftest import session_data
-from conftest import User
+from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import login_fresh
 from flask_sessionauth import LoginManager
@@ -33,6 +27,13 @@ from flask_sessionauth import session_expired
 from flask_sessionauth import SessionAuthClient
 from flask_sessionauth import user_loaded_from_cookie
 from flask_sessionauth.testing import login_test_client
+from helpers import Clock
+from helpers import cookie_value
+from helpers import deletes_cookie
+from helpers import is_redirect
+from helpers import recording
+from helpers import session_data
+from helpers import User
 
 IDLE = 1800  # 30 minutes: the default granularity is a tenth, 180 s
 GRANULARITY = 180
@@ -43,8 +44,8 @@ REMEMBER = "remember_token"
 @pytest.fixture
 def app(app: Flask, login_manager: LoginManager) -> Flask:
     app.config.update(
-        SESSION_IDLE_TIMEOUT=timedelta(seconds=IDLE),
-        SESSION_ABSOLUTE_TIMEOUT=timedelta(seconds=ABSOLUTE),
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(seconds=IDLE),
+        SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=timedelta(seconds=ABSOLUTE),
     )
     login_manager.login_view = "login_page"
     login_manager.refresh_view = "login_page"
@@ -106,7 +107,11 @@ def sets_session_cookie(response: TestResponse) -> bool:
 
 @pytest.mark.parametrize(
     "key",
-    ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_IDLE_GRANULARITY"],
+    [
+        "SESSIONAUTH_SESSION_IDLE_TIMEOUT",
+        "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT",
+        "SESSIONAUTH_SESSION_IDLE_GRANULARITY",
+    ],
 )
 @pytest.mark.parametrize(
     ("value", "error"),
@@ -124,7 +129,7 @@ def sets_session_cookie(response: TestResponse) -> bool:
 )
 def test_bad_durations_fail_at_init_app(key: str, value: object, error: type) -> None:
     app = Flask(__name__)
-    app.config["SESSION_IDLE_TIMEOUT"] = 3600
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = 3600
     app.config[key] = value
 
     with pytest.raises(error, match=key):
@@ -133,7 +138,9 @@ def test_bad_durations_fail_at_init_app(key: str, value: object, error: type) ->
 
 def test_granularity_longer_than_the_idle_timeout_fails() -> None:
     app = Flask(__name__)
-    app.config.update(SESSION_IDLE_TIMEOUT=600, SESSION_IDLE_GRANULARITY=601)
+    app.config.update(
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=600, SESSIONAUTH_SESSION_IDLE_GRANULARITY=601
+    )
 
     with pytest.raises(ValueError, match="must not be longer than"):
         LoginManager(app)
@@ -142,14 +149,19 @@ def test_granularity_longer_than_the_idle_timeout_fails() -> None:
 @pytest.mark.parametrize("value", [600, 600.0, timedelta(minutes=10), None])
 def test_good_durations_pass(value: object) -> None:
     app = Flask(__name__)
-    app.config.update(SESSION_IDLE_TIMEOUT=value, SESSION_ABSOLUTE_TIMEOUT=value)
+    app.config.update(
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=value,
+        SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=value,
+    )
     LoginManager(app)
 
 
 def test_off_by_default_writes_no_timestamps(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config.update(SESSION_IDLE_TIMEOUT=None, SESSION_ABSOLUTE_TIMEOUT=None)
+    app.config.update(
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=None, SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=None
+    )
     login(client)
     assert "_lifetime" not in session_data(client)
     clock.advance(10 * 365 * 24 * 3600)
@@ -162,7 +174,9 @@ def test_login_writes_both_timestamps(client: FlaskClient, clock: Clock) -> None
     assert login_times(client) == (int(clock.now), int(clock.now))
 
 
-@pytest.mark.parametrize("off", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT"])
+@pytest.mark.parametrize(
+    "off", ["SESSIONAUTH_SESSION_IDLE_TIMEOUT", "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT"]
+)
 def test_one_timeout_on_writes_the_times_too(
     app: Flask, client: FlaskClient, clock: Clock, off: str
 ) -> None:
@@ -249,7 +263,7 @@ def test_the_login_ends_between_idle_and_idle_plus_granularity_after_last_use(
 
 
 def test_configured_granularity(app: Flask, client: FlaskClient, clock: Clock) -> None:
-    app.config["SESSION_IDLE_GRANULARITY"] = timedelta(seconds=10)
+    app.config["SESSIONAUTH_SESSION_IDLE_GRANULARITY"] = timedelta(seconds=10)
     login(client)
     clock.advance(10)
     assert sets_session_cookie(client.get("/"))
@@ -260,7 +274,7 @@ def test_configured_granularity(app: Flask, client: FlaskClient, clock: Clock) -
 def test_default_granularity_is_at_least_a_minute_and_at_most_the_timeout(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config["SESSION_IDLE_TIMEOUT"] = 30  # shorter than a minute
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = 30  # shorter than a minute
     login(client)
     clock.advance(29)
     assert client.get("/").headers.getlist("Set-Cookie") == []
@@ -269,7 +283,7 @@ def test_default_granularity_is_at_least_a_minute_and_at_most_the_timeout(
     clock.advance(61)
     assert client.get("/").text == "anonymous"
 
-    app.config["SESSION_IDLE_TIMEOUT"] = 300  # a tenth would be 30 s
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = 300  # a tenth would be 30 s
     login(client)
     clock.advance(59)
     assert client.get("/").headers.getlist("Set-Cookie") == []
@@ -296,7 +310,7 @@ def test_activity_does_not_extend_the_absolute_lifetime(
 
 
 def test_absolute_lifetime_alone(app: Flask, client: FlaskClient, clock: Clock) -> None:
-    app.config["SESSION_IDLE_TIMEOUT"] = None
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = None
     login(client)
     clock.advance(ABSOLUTE)
     response = client.get("/")
@@ -422,7 +436,7 @@ def test_api_request_gets_session_expired_json(
 def test_an_expired_login_is_never_fresh(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = timedelta(days=1)
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = timedelta(days=1)
     login(client)
     assert client.get("/fresh").text == "fresh"
     clock.advance(IDLE + GRANULARITY + 1)
@@ -433,7 +447,7 @@ def test_an_expired_login_is_never_fresh(
 def test_fresh_login_max_age_works_alongside(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = 600
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = 600
     login(client)
     clock.advance(599)
     assert client.get("/fresh-only").text == "fresh-only"
@@ -492,12 +506,34 @@ def test_a_logged_out_user_is_not_restored(client: FlaskClient, clock: Clock) ->
 # Logins from before the timeouts, and hostile values
 
 
-def test_a_login_without_timestamps_starts_counting_now(
+def test_a_login_without_timestamps_is_refused(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    """A flask-login session (or one made before the timeouts were on) stays
-    logged in, and its lifetime starts on its first request.
+    """Review N3: a flask-login session (or one made before the timeouts were
+    on) has no known age; with a timeout on it ends, rather than being
+    stamped "now" on every replay.
     """
+    with client.session_transaction() as sess:
+        sess.update(_user_id="1", _fresh=True, _id="whatever")
+
+    app.config["SESSION_PROTECTION"] = None
+
+    with recording(session_expired) as calls:
+        assert client.get("/").text == "anonymous"
+
+    assert "_user_id" not in session_data(client)
+    assert [kwargs["reason"] for _, kwargs in calls] == ["absolute"]
+
+
+def test_a_login_without_timestamps_counts_from_now_until_the_deadline(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    """With ``SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL`` still to come, a login
+    without times is stamped on its first request and lives by the timeouts
+    from then on.
+    """
+    app.config["SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"] = clock.now + 7 * 24 * 3600
+
     with client.session_transaction() as sess:
         sess.update(_user_id="1", _fresh=True, _id="whatever")
 
@@ -511,15 +547,37 @@ def test_a_login_without_timestamps_starts_counting_now(
     assert client.get("/").text == "anonymous"
 
 
-def test_turning_the_timeouts_on_keeps_existing_logins(
+def test_a_login_without_timestamps_is_refused_after_the_deadline(
     app: Flask, client: FlaskClient, clock: Clock
 ) -> None:
-    app.config.update(SESSION_IDLE_TIMEOUT=None, SESSION_ABSOLUTE_TIMEOUT=None)
+    app.config["SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"] = clock.now - 1
+
+    with client.session_transaction() as sess:
+        sess.update(_user_id="1", _fresh=True, _id="whatever")
+
+    app.config["SESSION_PROTECTION"] = None
+    assert client.get("/").text == "anonymous"
+
+
+@pytest.mark.parametrize("deadline", [False, True])
+def test_turning_the_timeouts_on_keeps_existing_logins_only_until_the_deadline(
+    app: Flask, client: FlaskClient, clock: Clock, deadline: bool
+) -> None:
+    app.config.update(
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=None, SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=None
+    )
     login(client)
     clock.advance(30 * 24 * 3600)
-    app.config.update(SESSION_IDLE_TIMEOUT=IDLE, SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE)
-    assert client.get("/").text == "user:1"
-    clock.advance(ABSOLUTE + 1)
+    app.config.update(
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=IDLE,
+        SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE,
+    )
+
+    if deadline:
+        app.config["SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"] = clock.now + 3600
+        assert client.get("/").text == "user:1"
+        clock.advance(ABSOLUTE + 1)
+
     assert client.get("/").text == "anonymous"
 
 
@@ -557,7 +615,7 @@ def test_hostile_times_end_the_login(
     app.config["SESSION_PROTECTION"] = None
 
     if not idle_on:
-        app.config["SESSION_IDLE_TIMEOUT"] = None
+        app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = None
 
     clock.now = NOW
     login(client)
@@ -575,16 +633,21 @@ def test_hostile_times_end_the_login(
     assert "_lifetime" not in session_data(client)
 
 
+@pytest.mark.parametrize("deadline", [False, True])
 def test_null_times_are_a_login_without_times(
-    client: FlaskClient, clock: Clock
+    app: Flask, client: FlaskClient, clock: Clock, deadline: bool
 ) -> None:
     login(client)
 
     with client.session_transaction() as sess:
         sess["_lifetime"] = None
 
-    assert client.get("/").text == "user:1"
-    assert login_times(client) == (int(clock.now), int(clock.now))
+    if deadline:
+        app.config["SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"] = clock.now + 60
+        assert client.get("/").text == "user:1"
+        assert login_times(client) == (int(clock.now), int(clock.now))
+    else:
+        assert client.get("/").text == "anonymous"
 
 
 def test_a_small_clock_skew_is_tolerated(client: FlaskClient, clock: Clock) -> None:
@@ -614,7 +677,7 @@ def test_login_test_client_makes_an_idle_login(
 def test_login_test_client_makes_an_old_login(
     app: Flask, client: FlaskClient, users: dict[str, User]
 ) -> None:
-    app.config["FRESH_LOGIN_MAX_AGE"] = 3600
+    app.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = 3600
     login_test_client(client, users["1"], age=timedelta(hours=1, seconds=1))
     assert client.get("/fresh").text == "stale"  # the fresh window is over too
     login_test_client(client, users["1"], age=timedelta(seconds=ABSOLUTE + 1))
@@ -665,7 +728,7 @@ def test_server_side_store_must_outlive_the_idle_timeout() -> None:
     app = Flask(__name__)
     app.session_interface = FakeServerSide()  # type: ignore[assignment]
     app.config.update(
-        SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=32),
     )
 
@@ -680,7 +743,63 @@ def test_server_side_store_must_outlive_the_idle_timeout() -> None:
 def test_signed_cookie_sessions_need_no_store_lifetime() -> None:
     app = Flask(__name__)
     app.config.update(
-        SESSION_IDLE_TIMEOUT=timedelta(hours=2),
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(hours=2),
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=1),
     )
     LoginManager(app)
+
+
+# The settings, read on each request: a change at run time applies at
+# once, and each app keeps its own
+
+
+def test_lifetime_settings_changed_at_run_time_apply_at_once(
+    app: Flask, clock: Clock
+) -> None:
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = timedelta(hours=1)
+    client = app.test_client()
+    client.get("/login/1")
+    clock.advance(30 * 60)
+    assert client.get("/").text == "user:1"
+
+    # Ten minutes, and so a granularity of one: ended 11 minutes on.
+    app.config["SESSIONAUTH_SESSION_IDLE_TIMEOUT"] = timedelta(minutes=10)
+    clock.advance(11 * 60 + 1)
+    assert client.get("/").text == "anonymous"
+
+
+def test_two_apps_with_different_lifetimes(users: dict[str, User]) -> None:
+    clock = Clock()
+    apps = []
+
+    for minutes in (5, 60):
+        app = Flask(__name__)
+        app.config.update(
+            SECRET_KEY="k", SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(minutes=minutes)
+        )
+        manager = LoginManager(app)
+        manager.clock = clock
+        manager.user_loader(users.get)
+
+        @app.route("/login")
+        def login() -> str:
+            from flask_sessionauth import login_user
+
+            login_user(users["1"])
+            return "ok"
+
+        @app.route("/")
+        def index() -> str:
+            return str(current_user.get_id())
+
+        apps.append(app)
+
+    clients = [app.test_client() for app in apps]
+
+    for client in clients:
+        client.get("/login")
+
+    clock.advance(10 * 60)
+    # Alternating between the apps, each keeps its own settings.
+    for _ in range(2):
+        assert [c.get("/").text for c in clients] == ["None", "1"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import dataclasses
 import typing as t
+import uuid
 
 import flask_login.utils
 import pytest
@@ -16,20 +18,23 @@ from flask import render_template_string
 from flask import Request
 from flask.testing import FlaskClient
 
-from conftest import Clock
-from conftest import empties_cookie
-from conftest import recording
-from conftest import User
 from flask_sessionauth import AnonymousUserMixin
 from flask_sessionauth import current_user
 from flask_sessionauth import login_fresh
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
+from flask_sessionauth import rebind_session
 from flask_sessionauth import user_accessed
 from flask_sessionauth import user_loaded_from_cookie
 from flask_sessionauth import user_loaded_from_header
 from flask_sessionauth import user_loaded_from_request
+from flask_sessionauth import UserMixin
+from helpers import Clock
+from helpers import empties_cookie
+from helpers import make_app
+from helpers import recording
+from helpers import User
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -268,7 +273,7 @@ def test_fall_through_after_broken_source(
     elif broken == "legacy-wrong-key":
         client.set_cookie(COOKIE, flask_login.utils.encode_cookie("1", key="nope"))
     elif broken == "legacy-refused":
-        app.config["REMEMBER_COOKIE_ACCEPT_LEGACY"] = False
+        app.config["SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY"] = False
         with app.app_context():
             client.set_cookie(COOKIE, flask_login.utils.encode_cookie("1"))
     else:
@@ -631,7 +636,7 @@ MALFORMED_SESSIONS = [
 def test_malformed_session_values(
     app: Flask, client: FlaskClient, data: dict[str, t.Any], expected: str
 ) -> None:
-    app.config.update(SESSION_PROTECTION=None, FRESH_LOGIN_MAX_AGE=3600)
+    app.config.update(SESSION_PROTECTION=None, SESSIONAUTH_FRESH_LOGIN_MAX_AGE=3600)
 
     with client.session_transaction() as sess:
         sess.update(data)
@@ -712,3 +717,221 @@ def test_header_loader_gets_configured_header(
         response = client.get("/", headers={"Authorization": "Token s3cret"})
         assert response.text == "anonymous"
         assert seen == ["Token s3cret", "Token wrong"]
+
+
+# Async loaders inside async views
+
+
+@pytest.fixture
+def async_app(users: dict[str, User]) -> Flask:
+    manager = LoginManager()
+
+    @manager.user_loader
+    async def load(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    app = make_app(manager)
+
+    @app.route("/login/<user_id>")
+    def login(user_id: str) -> str:
+        login_user(users[user_id])
+        return "ok"
+
+    @app.route("/guarded", methods=["GET", "OPTIONS"])
+    @login_required
+    async def guarded() -> str:
+        return f"guarded:{current_user.get_id()}"
+
+    @app.route("/bare")
+    async def bare() -> str:
+        return f"bare:{current_user.get_id()}"
+
+    return app
+
+
+def test_async_view_with_async_loader(async_app: Flask) -> None:
+    client = async_app.test_client()
+
+    assert client.get("/guarded").status_code == 401
+    client.get("/login/1")
+    assert client.get("/guarded").text == "guarded:1"
+
+
+@pytest.mark.parametrize("exempt", ["options", "login-disabled"])
+def test_async_view_with_async_loader_lets_exempt_requests_read_the_user(
+    async_app: Flask, exempt: str
+) -> None:
+    # The decorator lets these through unchecked, but still loads the user
+    # outside the event loop, so the body can read current_user.
+    client = async_app.test_client()
+    client.get("/login/1")
+
+    if exempt == "options":
+        response = client.options("/guarded")
+    else:
+        async_app.config["LOGIN_DISABLED"] = True
+        response = client.get("/guarded")
+
+    assert response.status_code == 200
+    assert response.text == "guarded:1"
+
+
+def test_async_loader_read_inside_event_loop_says_what_to_do(
+    async_app: Flask,
+) -> None:
+    client = async_app.test_client()
+    client.get("/login/1")
+
+    with pytest.raises(RuntimeError, match="login_required"):
+        client.get("/bare")
+
+
+# The async check of loaders: cached per loader, it must still follow a
+# loader that is replaced, and neither grow without bound nor need a
+# hashable loader
+
+
+def test_a_loader_replaced_by_an_async_one_is_run_as_async(
+    app: Flask, login_manager: LoginManager, users: dict[str, User]
+) -> None:
+    client = app.test_client()
+    client.get("/login/1")
+    assert client.get("/").text == "user:1"
+    calls: list[str] = []
+
+    async def load_async(user_id: str) -> User | None:
+        calls.append(user_id)
+        return users.get(user_id)
+
+    login_manager.user_loader(load_async)
+    assert client.get("/").text == "user:1"
+    assert calls == ["1"]
+
+
+def test_a_loader_assigned_as_flask_login_did_is_run_as_it_is(
+    app: Flask, login_manager: LoginManager, users: dict[str, User]
+) -> None:
+    """Whether a loader is async is asked when it is registered, through the
+    decorator or flask-login's ``_user_callback`` alike.
+    """
+    client = app.test_client()
+    client.get("/login/1")
+
+    async def load_async(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    login_manager._user_callback = load_async
+    assert login_manager.user_callback is load_async
+    assert login_manager.loaders.user is not None
+    assert login_manager.loaders.user.is_async
+    assert client.get("/").text == "user:1"
+
+    login_manager._user_callback = lambda user_id: users.get(user_id)
+    assert login_manager.loaders.user is not None
+    assert not login_manager.loaders.user.is_async
+    assert client.get("/").text == "user:1"
+
+
+def test_an_unhashable_loader_works(
+    app: Flask, login_manager: LoginManager, users: dict[str, User]
+) -> None:
+    class Loader:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, user_id: str) -> User | None:
+            return users.get(user_id)
+
+    login_manager.user_loader(t.cast("t.Callable[[str], User | None]", Loader()))
+    client = app.test_client()
+    client.get("/login/1")
+    assert client.get("/").text == "user:1"
+
+
+# User ids of other types
+
+
+class IntUser(UserMixin):
+    def __init__(self, id: int | uuid.UUID) -> None:
+        self.id = id
+
+    def get_id(self) -> t.Any:
+        return self.id
+
+
+@pytest.mark.parametrize("user_id", [5, uuid.UUID(int=5)], ids=["int", "uuid"])
+def test_non_str_ids_reach_the_loader_unchanged(user_id: int | uuid.UUID) -> None:
+    # flask-login stored what get_id() returned and handed it back as it was.
+    seen: list[object] = []
+    manager = LoginManager()
+
+    @manager.user_loader
+    def load(value: t.Any) -> IntUser | None:
+        seen.append(value)
+        return IntUser(value) if value == user_id else None
+
+    app = make_app(manager)
+
+    @app.route("/login")
+    def login() -> str:
+        login_user(IntUser(user_id))
+        return "ok"
+
+    @app.route("/rebind")
+    def rebind() -> str:
+        rebind_session()
+        return "rebound"
+
+    client = app.test_client()
+    client.get("/login")
+
+    assert client.get("/").text == f"user:{user_id}"
+    assert seen == [user_id]
+    assert client.get("/rebind").text == "rebound"
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, 1.5, True, b"1"])
+def test_other_id_types_are_anonymous(app: Flask, value: object) -> None:
+    client = app.test_client()
+
+    with client.session_transaction() as sess:
+        sess["_user_id"] = value
+
+    assert client.get("/").text == "anonymous"
+
+
+# Loaders and anonymous users that flask-login accepted
+
+
+@dataclasses.dataclass
+class Loader:
+    users: dict[str, User]
+
+    def __call__(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+
+def test_unhashable_callable_loader(users: dict[str, User]) -> None:
+    manager = LoginManager()
+    manager.user_loader(Loader(users))
+    app = make_app(manager)
+    client = app.test_client()
+
+    with client.session_transaction() as sess:
+        sess["_user_id"] = "2"
+
+    assert client.get("/").text == "user:2"
+
+
+def test_an_anonymous_user_of_none_is_loaded_once(app: Flask) -> None:
+    # Flask-Security-Too makes anonymous_user return None when anonymous
+    # users are disabled; None must count as loaded, not as "not yet".
+    manager = app.extensions["sessionauth"]
+    manager.anonymous_user = lambda: None
+    loads = []
+    manager.request_loader(lambda request: loads.append(1))
+
+    with app.test_request_context():
+        assert current_user._get_current_object() is None
+        assert current_user._get_current_object() is None
+
+    assert loads == [1]

@@ -9,6 +9,7 @@ import typing as t
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
+import flask_login
 import pytest
 from flask import Blueprint
 from flask import Flask
@@ -19,19 +20,22 @@ from flask.testing import FlaskClient
 from jinja2 import UndefinedError
 from werkzeug.wrappers import Response
 
-from conftest import is_redirect
-from conftest import User
 from flask_sessionauth import api_view
 from flask_sessionauth import current_user
+from flask_sessionauth import expand_login_view
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import LOGIN_MESSAGE
 from flask_sessionauth import login_required
+from flask_sessionauth import login_url
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
+from flask_sessionauth import make_next_param
 from flask_sessionauth import REFRESH_MESSAGE
 from flask_sessionauth import set_login_view
 from flask_sessionauth import user_needs_refresh
 from flask_sessionauth import user_unauthorized
+from helpers import is_redirect
+from helpers import User
 
 JSON = {"Accept": "application/json"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -238,6 +242,15 @@ def test_one_manager_serves_two_apps(users: dict[str, User]) -> None:
     assert one.get("/me").text == "user:1"
     assert two.get("/me").text == "user:2"
     assert second.test_client().get("/me").status_code == 401
+
+
+def test_setup_app_still_works_and_warns(login_manager: LoginManager) -> None:
+    app = Flask(__name__)
+
+    with pytest.warns(DeprecationWarning, match="init_app"):
+        login_manager.setup_app(app)
+
+    assert app.extensions["sessionauth"] is login_manager
 
 
 # context processor ---------------------------------------------------------
@@ -558,6 +571,117 @@ def test_unauthorized_called_directly_in_a_view(
     )
 
 
+# make_next_param, login_url, expand_login_view ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("login", "current", "expected"),
+    [
+        ("/login", "http://localhost/secret?a=1&b=2", "/secret?a=1&b=2"),
+        ("http://localhost/login", "http://localhost/secret", "/secret"),
+        ("http://localhost/login", "http://localhost/x?y=1#frag", "/x?y=1"),
+        (
+            "https://auth.example.com/login",
+            "http://localhost/secret?a=1",
+            "http://localhost/secret?a=1",
+        ),
+        (
+            "https://localhost/login",
+            "http://localhost/secret",
+            "http://localhost/secret",
+        ),
+    ],
+)
+def test_make_next_param(login: str, current: str, expected: str) -> None:
+    assert make_next_param(login, current) == expected
+
+
+@pytest.mark.parametrize(
+    ("login", "current"),
+    [
+        ("/login", "http://localhost/a/b?c=d"),
+        ("http://other.test/login", "http://localhost/a"),
+        ("//localhost/login", "https://localhost/a?x=%2F"),
+        ("login", "http://localhost/"),
+    ],
+)
+def test_make_next_param_matches_flask_login(login: str, current: str) -> None:
+    assert make_next_param(login, current) == flask_login.make_next_param(
+        login, current
+    )
+
+
+def test_login_url_for_a_view_name(site: Flask) -> None:
+    with site.test_request_context():
+        assert login_url("signin") == "/signin"
+
+
+def test_login_url_adds_next_reduced_to_path(site: Flask) -> None:
+    with site.test_request_context():
+        url = login_url("signin", next_url="http://localhost/secret?a=1")
+
+    parts = urlsplit(url)
+    assert parts.path == "/signin"
+    assert parse_qs(parts.query) == {"next": ["/secret?a=1"]}
+
+
+def test_login_url_with_absolute_login_url(site: Flask) -> None:
+    with site.test_request_context():
+        url = login_url(
+            "https://auth.example.com/login", next_url="http://localhost/secret"
+        )
+
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "https",
+        "auth.example.com",
+        "/login",
+    )
+    assert parse_qs(parts.query) == {"next": ["http://localhost/secret"]}
+
+
+def test_login_url_custom_next_field(site: Flask) -> None:
+    with site.test_request_context():
+        url = login_url("/signin", next_url="/secret", next_field="return_to")
+
+    parts = urlsplit(url)
+    assert parts.path == "/signin"
+    assert parse_qs(parts.query) == {"return_to": ["/secret"]}
+
+
+def test_login_url_preserves_existing_query(site: Flask) -> None:
+    with site.test_request_context():
+        url = login_url("/signin?lang=en&empty=", next_url="/secret?x=1")
+
+    parts = urlsplit(url)
+    assert parts.path == "/signin"
+    assert parse_qs(parts.query, keep_blank_values=True) == {
+        "lang": ["en"],
+        "empty": [""],
+        "next": ["/secret?x=1"],
+    }
+
+
+def test_login_url_without_next_returns_base(site: Flask) -> None:
+    with site.test_request_context():
+        assert login_url("/signin?lang=en") == "/signin?lang=en"
+        assert login_url("https://sso.test/x") == "https://sso.test/x"
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("signin", "/signin"),
+        ("/already/a/path", "/already/a/path"),
+        ("https://sso.example.com/login", "https://sso.example.com/login"),
+        ("http://sso.example.com/login", "http://sso.example.com/login"),
+    ],
+)
+def test_expand_login_view(site: Flask, view: str, expected: str) -> None:
+    with site.test_request_context():
+        assert expand_login_view(view) == expected
+
+
 # needs_refresh() -----------------------------------------------------------
 
 
@@ -747,7 +871,7 @@ def test_api_401_has_www_authenticate_with_basic_auth_loader(
     expected: str,
 ) -> None:
     if realm is not None:
-        site.config["BASIC_AUTH_REALM"] = realm
+        site.config["SESSIONAUTH_BASIC_AUTH_REALM"] = realm
 
     @login_manager.basic_auth_loader
     def check(username: str, password: str) -> User | None:

@@ -10,14 +10,11 @@ import flask_login
 import flask_login.utils
 import pytest
 from flask import Flask
+from flask import Request
 from flask import request
 from flask import session
 from flask.testing import FlaskClient
 
-from conftest import cookie_value
-from conftest import empties_cookie
-from conftest import recording
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import login_fresh
 from flask_sessionauth import login_user
@@ -25,10 +22,17 @@ from flask_sessionauth import LoginManager
 from flask_sessionauth import session_protected
 from flask_sessionauth.protection import create_identifier
 from flask_sessionauth.protection import SHORT_IDENTIFIER_LENGTH
+from helpers import cookie_value
+from helpers import empties_cookie
+from helpers import make_app
+from helpers import recording
+from helpers import session_data
+from helpers import User
 
 Mode = t.Literal["basic", "strong"] | None
 
 COOKIE = "remember_token"
+SESSION = "session"
 HOME = {"REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "HomeBrowser/1.0"}
 CHANGES = {
     "user-agent": {"HTTP_USER_AGENT": "Thief/6.6"},
@@ -151,6 +155,41 @@ def test_identifier_ignores_x_forwarded_for(app: Flask) -> None:
         "/fresh", environ_base=moved, headers={"X-Forwarded-For": "10.0.0.1"}
     )
     assert response.text == "None:False"
+
+
+@pytest.mark.parametrize("user_agent", ["agent/1.0", None])
+def test_session_identifier_uses_flask_login_formula(
+    app: Flask, users: dict[str, User], user_agent: str | None
+) -> None:
+    headers = {} if user_agent is None else {"User-Agent": user_agent}
+    environ = {"REMOTE_ADDR": "203.0.113.5"}
+
+    with app.test_request_context(headers=headers, environ_base=environ):
+        expected = flask_login.utils._create_identifier()
+        login_user(users["1"])
+        # flask-login's SHA-512, of which sessions keep the first 32 digits.
+        assert session["_id"] == expected[:32]
+
+
+def test_session_identifier_ignores_x_forwarded_for(
+    app: Flask, users: dict[str, User]
+) -> None:
+    headers = {"User-Agent": "agent/1.0"}
+    spoofed = {**headers, "X-Forwarded-For": "198.51.100.7, 10.0.0.1"}
+    identifiers: dict[tuple[str, bool], str] = {}
+
+    for address in ("203.0.113.5", "203.0.113.6"):
+        for forwarded in (False, True):
+            with app.test_request_context(
+                headers=spoofed if forwarded else headers,
+                environ_base={"REMOTE_ADDR": address},
+            ):
+                login_user(users["1"])
+                identifiers[address, forwarded] = session["_id"]
+
+    assert identifiers["203.0.113.5", True] == identifiers["203.0.113.5", False]
+    assert identifiers["203.0.113.6", True] == identifiers["203.0.113.6", False]
+    assert identifiers["203.0.113.5", False] != identifiers["203.0.113.6", False]
 
 
 # Moving from flask-login
@@ -421,3 +460,200 @@ def test_same_client_keeps_fresh_login(app: Flask, mode: str) -> None:
             assert client.get("/fresh", environ_base=HOME).text == "1:True"
 
     assert calls == []
+
+
+# The remembered verdict: a client judged once keeps its verdict on later
+# requests, and a copy of its cookie on another client is judged anew
+
+
+@pytest.mark.parametrize("mode", ["basic", "strong"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"REMOTE_ADDR": "10.9.9.9"},
+        {"HTTP_USER_AGENT": "other-agent/2"},
+        {"HTTP_USER_AGENT": "x" * 2000},
+    ],
+)
+def test_verdicts_are_remembered_per_client(
+    app: Flask, mode: str, other: dict[str, str]
+) -> None:
+    app.config["SESSION_PROTECTION"] = mode
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR="10.0.0.1", HTTP_USER_AGENT="agent/1")
+    client.get("/login/1")
+
+    # The same client, many times: the remembered verdict keeps the login.
+    for _ in range(3):
+        assert client.get("/").text == "user:1"
+
+    # Another client with a copy of the cookie gets its own verdict.
+    thief = app.test_client()
+    thief.environ_base.update(REMOTE_ADDR="10.0.0.1", HTTP_USER_AGENT="agent/1")
+    thief.environ_base.update(other)
+    thief.set_cookie("session", client.get_cookie("session").value)  # type: ignore[union-attr]
+    expected = "user:1" if mode == "basic" else "anonymous"
+    assert thief.get("/").text == expected
+
+    if mode == "basic":
+        assert session_data(thief)["_fresh"] is False
+
+    # And the owner is still judged the owner.
+    assert client.get("/").text == "user:1"
+    assert session_data(client)["_fresh"] is True
+
+
+# A refusal before anything loads the user
+
+
+def test_unauthorized_with_session_next_does_not_retie_a_stolen_session(
+    users: dict[str, User],
+) -> None:
+    manager = LoginManager()
+    manager.login_view = "login"
+
+    @manager.user_loader
+    def load(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    app = make_app(manager, USE_SESSION_FOR_NEXT=True, SESSION_PROTECTION="strong")
+
+    @app.route("/login")
+    def login() -> str:
+        login_user(users["1"])
+        return "in"
+
+    @app.route("/reports")
+    def reports() -> t.Any:
+        # A view that refuses before anything loads the user.
+        return manager.unauthorized()
+
+    victim = app.test_client()
+    victim.get("/login", headers={"User-Agent": "victim"})
+    stolen = cookie_value(victim, "session")
+    assert stolen is not None
+
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    thief.get("/reports", headers={"User-Agent": "thief"})
+
+    assert thief.get("/", headers={"User-Agent": "thief"}).text == "user:None"
+
+
+# F3, a flaw found in a security review: session protection fingerprinted
+# ``environ["REMOTE_ADDR"]`` rather than ``request.remote_addr``, so an app
+# whose Request class derives the client address (from a CDN header, say) got
+# the proxy's address for everybody.
+
+#: The session keys of a login, as docs/security.rst lists them.
+LOGIN_KEYS = frozenset(
+    {"_user_id", "_fresh", "_id", "_remember_seconds", "_fresh_at", "_token_sig"}
+)
+
+
+class CdnRequest(Request):
+    """A Request whose client address comes from the CDN in front of the app
+    (Cloudflare's ``CF-Connecting-IP``); the socket peer is the CDN.
+    """
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self.headers.get("CF-Connecting-IP", self._peer_addr)
+
+    @remote_addr.setter
+    def remote_addr(self, value: str | None) -> None:
+        self._peer_addr = value
+
+
+#: Every request arrives from the CDN's address, with the same browser.
+CDN_EDGE = {"REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "SameBrowser/1.0"}
+
+
+VICTIM = {"CF-Connecting-IP": "198.51.100.23"}
+
+
+THIEF = {"CF-Connecting-IP": "203.0.113.66"}
+
+
+@pytest.fixture
+def cdn_app(app: Flask) -> Flask:
+    app.request_class = CdnRequest
+    return app
+
+
+@pytest.fixture
+def fl_cdn_app(users: dict[str, User]) -> Flask:
+    """The same app with flask-login 0.6.3, for comparison."""
+    fl_app = Flask("flask_login_cdn_app")
+    fl_app.config.update(SECRET_KEY="test-secret", TESTING=True)
+    fl_app.request_class = CdnRequest
+    manager = flask_login.LoginManager(fl_app)
+
+    def load_user(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    manager.user_loader(load_user)
+
+    @fl_app.route("/login/<user_id>")
+    def login(user_id: str) -> str:
+        flask_login.login_user(users[user_id])
+        return "ok"
+
+    @fl_app.route("/fresh")
+    def fresh() -> str:
+        return f"{flask_login.current_user.get_id()}:{flask_login.login_fresh()}"
+
+    return fl_app
+
+
+def copied_session(app: Flask) -> tuple[FlaskClient, FlaskClient]:
+    """The victim's client, logged in as user 1 through the CDN, and a
+    thief's client holding a copy of its session cookie.
+    """
+    victim = app.test_client()
+    response = victim.get("/login/1", environ_base=CDN_EDGE, headers=VICTIM)
+    assert response.text == "ok"
+    value = cookie_value(victim, SESSION)
+    assert value is not None
+    thief = app.test_client()
+    thief.set_cookie(SESSION, value)
+    return victim, thief
+
+
+@pytest.mark.parametrize(
+    ("mode", "thief_sees"), [("strong", "None:False"), ("basic", "1:False")]
+)
+def test_protection_uses_request_remote_addr(
+    cdn_app: Flask, fl_cdn_app: Flask, mode: str, thief_sees: str
+) -> None:
+    """F3: a session copied to a client with another address, as the app's
+    Request class reports it, is refused under "strong" and not fresh under
+    "basic", though the socket peer (the CDN) and User-Agent are the same.
+    flask-login 0.6.3 treats the copy the same way.
+    """
+    for app in (fl_cdn_app, cdn_app):
+        app.config["SESSION_PROTECTION"] = mode
+        victim, thief = copied_session(app)
+
+        response = thief.get("/fresh", environ_base=CDN_EDGE, headers=THIEF)
+        assert (app.name, response.text) == (app.name, thief_sees)
+
+        # The victim, from their own address, is untouched.
+        response = victim.get("/fresh", environ_base=CDN_EDGE, headers=VICTIM)
+        assert (app.name, response.text) == (app.name, "1:True")
+
+
+def test_strong_protection_drops_copied_login(cdn_app: Flask) -> None:
+    """F3: under "strong" the copied login is removed from the copy's session
+    and ``session_protected`` is sent.
+    """
+    cdn_app.config["SESSION_PROTECTION"] = "strong"
+    _, thief = copied_session(cdn_app)
+
+    with recording(session_protected) as protected:
+        response = thief.get("/protected", environ_base=CDN_EDGE, headers=THIEF)
+
+    assert response.status_code == 401
+    assert len(protected) == 1
+    assert set(session_data(thief)) & LOGIN_KEYS == set()
+    assert thief.get("/", environ_base=CDN_EDGE, headers=VICTIM).text == "anonymous"

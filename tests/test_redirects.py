@@ -14,11 +14,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.wrappers import Response
 
-from conftest import is_redirect
 from flask_sessionauth import LoginManager
 from flask_sessionauth.redirects import get_next_url
 from flask_sessionauth.redirects import is_safe_redirect_url
 from flask_sessionauth.redirects import MAX_REDIRECT_LENGTH
+from helpers import is_redirect
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -382,7 +382,7 @@ def test_require_https_argument() -> None:
 
 
 def test_require_https_from_config() -> None:
-    app = _app(REDIRECT_REQUIRE_HTTPS=True)
+    app = _app(SESSIONAUTH_REDIRECT_REQUIRE_HTTPS=True)
     assert check("http://localhost/x", app=app) is False
     assert check("https://localhost/x", app=app) is True
     assert check("/x", app=app) is True
@@ -393,19 +393,19 @@ def test_require_https_from_config() -> None:
 def test_require_https_config_read_on_each_call() -> None:
     app = _app()
     assert check("http://localhost/x", app=app) is True
-    app.config["REDIRECT_REQUIRE_HTTPS"] = True
+    app.config["SESSIONAUTH_REDIRECT_REQUIRE_HTTPS"] = True
     assert check("http://localhost/x", app=app) is False
 
 
 def test_require_https_config_must_be_bool() -> None:
-    app = _app(REDIRECT_REQUIRE_HTTPS="yes")
+    app = _app(SESSIONAUTH_REDIRECT_REQUIRE_HTTPS="yes")
 
-    with pytest.raises(TypeError, match="REDIRECT_REQUIRE_HTTPS"):
+    with pytest.raises(TypeError, match="SESSIONAUTH_REDIRECT_REQUIRE_HTTPS"):
         check("/x", app=app)
 
 
 def test_allowed_hosts_from_config() -> None:
-    app = _app(ALLOWED_REDIRECT_HOSTS=["shop.example", "api.example:8443"])
+    app = _app(SESSIONAUTH_ALLOWED_REDIRECT_HOSTS=["shop.example", "api.example:8443"])
     assert check("https://shop.example/", app=app) is True
     assert check("https://api.example:8443/", app=app) is True
     assert check("https://api.example/", app=app) is False
@@ -414,7 +414,7 @@ def test_allowed_hosts_from_config() -> None:
 
 
 def test_allowed_hosts_argument_replaces_config() -> None:
-    app = _app(ALLOWED_REDIRECT_HOSTS=["shop.example"])
+    app = _app(SESSIONAUTH_ALLOWED_REDIRECT_HOSTS=["shop.example"])
     assert check("https://shop.example/", app=app, allowed_hosts=[]) is False
     assert check("https://other.example/", app=app, allowed_hosts=["other.example"])
     # The request's own host is always trusted.
@@ -432,9 +432,11 @@ def test_allowed_hosts_must_be_a_collection(value: t.Any) -> None:
 
 
 def test_allowed_hosts_config_must_be_a_collection() -> None:
-    app = _app(ALLOWED_REDIRECT_HOSTS="shop.example")
+    app = _app(SESSIONAUTH_ALLOWED_REDIRECT_HOSTS="shop.example")
 
-    with pytest.raises(TypeError, match="ALLOWED_REDIRECT_HOSTS must be a list"):
+    with pytest.raises(
+        TypeError, match="SESSIONAUTH_ALLOWED_REDIRECT_HOSTS must be a list"
+    ):
         check("/", app=app)
 
 
@@ -749,10 +751,10 @@ def test_query_string_wins_over_session(
 
 
 def test_next_obeys_redirect_config(next_app: Flask, next_client: FlaskClient) -> None:
-    next_app.config["ALLOWED_REDIRECT_HOSTS"] = ["shop.example"]
+    next_app.config["SESSIONAUTH_ALLOWED_REDIRECT_HOSTS"] = ["shop.example"]
     url = "http://shop.example/cart"
     assert next_client.get("/next", query_string={"next": url}).text == url
-    next_app.config["REDIRECT_REQUIRE_HTTPS"] = True
+    next_app.config["SESSIONAUTH_REDIRECT_REQUIRE_HTTPS"] = True
     assert next_client.get("/next", query_string={"next": url}).text == "/"
 
 

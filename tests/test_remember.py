@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
+import json
 import time
 import typing as t
 from datetime import timedelta
@@ -13,23 +15,34 @@ from datetime import timedelta
 import flask_login.utils
 import pytest
 from flask import Flask
+from flask import Request
+from flask import request
+from flask import Response
 from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner
+from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import int_to_bytes
 from werkzeug.http import parse_date
 from werkzeug.test import TestResponse
 
-from conftest import Clock
-from conftest import cookie_value
-from conftest import recording
-from conftest import User
 from flask_sessionauth import current_user
 from flask_sessionauth import decode_cookie
 from flask_sessionauth import encode_cookie
 from flask_sessionauth import login_fresh
 from flask_sessionauth import login_remembered
 from flask_sessionauth import login_user
+from flask_sessionauth import LoginManager
+from flask_sessionauth import logout_user
 from flask_sessionauth import user_loaded_from_cookie
+from helpers import Clock
+from helpers import cookie_value
+from helpers import deletes_cookie
+from helpers import make_app
+from helpers import recording
+from helpers import User
 
 COOKIE = "remember_token"
+REMEMBER = COOKIE
 
 
 @dataclasses.dataclass
@@ -253,6 +266,28 @@ def test_no_remember_cookie_without_remember(app: Flask) -> None:
     assert set_cookies(response) == []
 
 
+@pytest.mark.parametrize("value", ["lax", "Strict", "none"])
+def test_samesite_in_any_case(login_manager: LoginManager, value: str) -> None:
+    app = make_app(login_manager, REMEMBER_COOKIE_SAMESITE=value)
+
+    @app.route("/in")
+    def log_in() -> str:
+        login_user(User("1", "alice"), remember=True)
+        return "in"
+
+    response = app.test_client().get("/in")
+    header = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith(REMEMBER)
+    )
+
+    assert f"SameSite={value.title()}" in header
+
+
+def test_samesite_nonsense_fails_at_init(login_manager: LoginManager) -> None:
+    with pytest.raises(ValueError, match="REMEMBER_COOKIE_SAMESITE"):
+        make_app(login_manager, REMEMBER_COOKIE_SAMESITE="sometimes")
+
+
 # Reading the cookie
 
 
@@ -400,6 +435,216 @@ def test_cookie_for_unknown_user_is_anonymous(
     assert response.text == "anonymous"
 
 
+def test_remember_cookie_without_a_secret_key_is_ignored(
+    users: dict[str, User],
+) -> None:
+    manager = LoginManager()
+
+    @manager.request_loader
+    def from_request(request: t.Any) -> User | None:
+        return users.get(request.headers.get("X-User", ""))
+
+    app = Flask(__name__)
+    manager.init_app(app)
+
+    @app.route("/")
+    def index() -> str:
+        return f"user:{current_user.get_id()}"
+
+    client = app.test_client()
+    client.set_cookie(REMEMBER, "whatever")
+
+    assert client.get("/").text == "user:None"
+    assert client.get("/", headers={"X-User": "1"}).text == "user:1"
+
+
+# F4, a flaw found in a security review: a correctly signed remember cookie
+# with odd contents (a timestamp over 8 bytes, JSON nested deeply enough to
+# exhaust the recursion limit) was a 500.
+
+#: The itsdangerous salt of remember cookies (see remember.py).
+REMEMBER_SALT = "flask-sessionauth.remember"
+
+
+#: Redirect statuses: Flask 3.2 redirects with 303 by default, earlier with 302.
+REDIRECTS = {302, 303}
+
+
+def signed_cookie(app: Flask, payload: bytes, timestamp: bytes) -> str:
+    """A remember cookie signed with the app's key, as a holder of the key
+    could make it: ``base64(payload).base64(timestamp).signature``.
+    """
+    assert app.secret_key is not None
+    signer = TimestampSigner(
+        app.secret_key, salt=REMEMBER_SALT, digest_method=hashlib.sha256
+    )
+    value = base64_encode(payload) + b"." + base64_encode(timestamp)
+    return (value + b"." + signer.get_signature(value)).decode("ascii")
+
+
+def now_bytes(clock: Clock) -> bytes:
+    return int_to_bytes(int(clock.now))
+
+
+def assert_anonymous_and_deleted(app: Flask, value: str) -> None:
+    """The cookie logs nobody in, is deleted, and causes no error page."""
+    response = visit(app, "/", {REMEMBER: value})
+    assert response.status_code == 200
+    assert response.text == "anonymous"
+    assert deletes_cookie(response, REMEMBER)
+
+    response = visit(app, "/protected", {REMEMBER: value})
+    assert response.status_code == 401 or response.status_code in REDIRECTS
+    assert deletes_cookie(response, REMEMBER)
+
+
+def test_signed_cookie_builder_matches_the_format(app: Flask, clock: Clock) -> None:
+    # The control for the F4 tests: a well-formed cookie made this way logs
+    # in, so the odd ones below differ from it only in their contents.
+    value = signed_cookie(app, b'["1",86400,null]', now_bytes(clock))
+    assert visit(app, "/", {REMEMBER: value}).text == "user:1"
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        b"\x01" + bytes(8),
+        b"\xff" * 9,
+        b"\x7f" * 16,
+        b"\x01" * 64,
+    ],
+    ids=["2**64", "9-bytes", "16-bytes", "64-bytes"],
+)
+def test_timestamp_longer_than_8_bytes_is_anonymous(
+    app: Flask, timestamp: bytes
+) -> None:
+    """F4: a signed timestamp over 8 bytes raised ``struct.error``."""
+    assert_anonymous_and_deleted(
+        app, signed_cookie(app, b'["1",86400,null]', timestamp)
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 1500 + "]" * 1500,
+        '["1",86400,' + "[" * 1480 + "]" * 1480 + "]",
+    ],
+    ids=["bare-list", "list-in-signature-field"],
+)
+def test_deeply_nested_json_is_anonymous(
+    app: Flask, clock: Clock, payload: str
+) -> None:
+    """F4: JSON nested about 1,400 deep raised ``RecursionError``; these nest
+    as deep as a cookie of at most 4,096 characters allows.
+    """
+    value = signed_cookie(app, payload.encode(), now_bytes(clock))
+    # Still short enough to be read, not refused for its length.
+    assert len(value) <= 4096
+    assert_anonymous_and_deleted(app, value)
+
+
+def nested_dict(depth: int) -> str:
+    return '{"":' * depth + "0" + "}" * depth
+
+
+HOSTILE_PAYLOADS = {
+    "object": b'{"id":"1","seconds":86400}',
+    "string": b'"1"',
+    "number": b"1",
+    "null": b"null",
+    "true": b"true",
+    "empty-list": b"[]",
+    "two-items": b'["1",86400]',
+    "four-items": b'["1",86400,null,null]',
+    "huge-int-duration": b'["1",' + b"9" * 1000 + b",null]",
+    "nan-duration": b'["1",NaN,null]',
+    "infinite-duration": b'["1",Infinity,null]',
+    "minus-infinite-duration": b'["1",-Infinity,null]',
+    "overflowing-float-duration": b'["1",1e400,null]',
+    "negative-duration": b'["1",-86400,null]',
+    "zero-duration": b'["1",0,null]',
+    "bool-duration": b'["1",true,null]',
+    "str-duration": b'["1","86400",null]',
+    "list-duration": b'["1",[86400],null]',
+    "int-user-id": b"[1,86400,null]",
+    "huge-int-user-id": b"[" + b"9" * 1000 + b",86400,null]",
+    "empty-user-id": b'["",86400,null]',
+    "null-user-id": b"[null,86400,null]",
+    "list-user-id": b'[["1"],86400,null]',
+    "dict-user-id": b'[{"":"1"},86400,null]',
+    "int-signature": b'["1",86400,123]',
+    "dict-signature": b'["1",86400,{"sig":"x"}]',
+    "list-signature": b'["1",86400,["x"]]',
+    "deep-dict": nested_dict(600).encode(),
+    "deep-dict-user-id": ("[" + nested_dict(580) + ",86400,null]").encode(),
+    "not-json": b"not json",
+    "not-utf8": b"\xff\xfe\xfd",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize(
+    "payload", list(HOSTILE_PAYLOADS.values()), ids=list(HOSTILE_PAYLOADS)
+)
+def test_hostile_signed_contents_are_anonymous(
+    app: Flask, clock: Clock, payload: bytes
+) -> None:
+    """F4: other hostile contents a key holder could sign: JSON that is not a
+    list, the wrong length, huge or non-finite numbers, wrong types, nested
+    dicts, not JSON at all.
+    """
+    value = signed_cookie(app, payload, now_bytes(clock))
+    assert_anonymous_and_deleted(app, value)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [b"", b"\x00", b"\xff" * 8, int_to_bytes(1)],
+    ids=["0-bytes", "zero", "far-future-or-signed-negative", "epoch+1"],
+)
+def test_hostile_signed_timestamps_are_anonymous(app: Flask, timestamp: bytes) -> None:
+    """F4: timestamps of 8 bytes or fewer that are out of range: empty, the
+    epoch, or so far in the future that the age is hugely negative.
+    """
+    assert_anonymous_and_deleted(
+        app, signed_cookie(app, b'["1",86400,null]', timestamp)
+    )
+
+
+def test_deep_nesting_refused_for_length(app: Flask, clock: Clock) -> None:
+    # Nested deeper than fits in a browser's cookie: refused unread.
+    payload = "[" * 3000 + "]" * 3000
+    value = signed_cookie(app, payload.encode(), now_bytes(clock))
+    assert len(value) > 4096
+    assert_anonymous_and_deleted(app, value)
+
+
+def test_hostile_cookie_does_not_hide_other_credentials(
+    app: Flask, login_manager: LoginManager
+) -> None:
+    """F4: after an odd cookie, a request loader still gets its turn."""
+
+    @login_manager.request_loader
+    def from_api_key(req: Request) -> User | None:
+        return User("5", "api") if req.headers.get("X-Api-Key") == "k" else None
+
+    value = signed_cookie(app, b'["1",86400,null]', b"\x01" + bytes(8))
+    client = app.test_client(use_cookies=False)
+    response = client.get(
+        "/", headers={"Cookie": f"{REMEMBER}={value}", "X-Api-Key": "k"}
+    )
+    assert response.text == "user:5"
+    assert deletes_cookie(response, REMEMBER)
+
+
+def test_json_helpers_are_what_we_think() -> None:
+    # The nested payloads are valid JSON of the intended depth, so what the
+    # tests above exercise is depth, not a syntax error.
+    assert json.loads(nested_dict(3)) == {"": {"": {"": 0}}}
+    assert json.loads("[" * 3 + "]" * 3) == [[[]]]
+
+
 # Deleting the cookie
 
 
@@ -464,6 +709,77 @@ def test_logout_forgets_remembered_user(app: Flask, client: FlaskClient) -> None
 
     assert cookie_value(client, COOKIE) is None
     assert client.get("/").text == "anonymous"
+
+
+# The cookie work of a request, whatever the app's hooks and contexts do
+
+
+def test_logout_in_an_after_request_hook_deletes_the_remember_cookie(
+    app: Flask, client: FlaskClient
+) -> None:
+    # An app hook may end a login (an account locked mid-request, say); the
+    # extension's own hook runs after the app's, so the cookie still goes.
+    @app.after_request
+    def lock_out(response: Response) -> Response:
+        if request.args.get("lock"):
+            logout_user()
+        return response
+
+    client.get("/login/1?remember=1")
+    response = client.get("/?lock=1")
+
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+    assert client.get("/").text == "anonymous"
+
+
+def test_cookie_work_lands_on_a_response_an_app_hook_replaced(
+    app: Flask, client: FlaskClient
+) -> None:
+    @app.after_request
+    def wrap(response: Response) -> Response:
+        return app.response_class(response.get_data(), status=response.status)
+
+    response = client.get("/login/1?remember=1")
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" not in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+
+    response = client.get("/logout")
+    assert any(
+        h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+    client.delete_cookie("session")
+    assert client.get("/").text == "anonymous"
+
+
+def test_requests_in_one_app_context_each_do_their_cookie_work(
+    app: Flask,
+) -> None:
+    # Up to Flask 3.1 an app context pushed around several requests (as a
+    # test fixture or a CLI command may do) shares one g between them; each
+    # request must still set and delete its own remember cookie.
+    with app.app_context():
+        first = app.test_client()
+        second = app.test_client()
+
+        for client in (first, second):
+            response = client.get("/login/1?remember=1")
+            assert any(
+                h.startswith(f"{REMEMBER}=") and "Max-Age=0" not in h
+                for h in response.headers.getlist("Set-Cookie")
+            )
+
+        for client in (first, second):
+            response = client.get("/logout")
+            assert any(
+                h.startswith(f"{REMEMBER}=") and "Max-Age=0" in h
+                for h in response.headers.getlist("Set-Cookie")
+            )
 
 
 # flask-login's cookies
@@ -557,7 +873,7 @@ def test_legacy_cookie_logs_in_and_is_upgraded(
 
 
 def test_legacy_cookie_refused_when_legacy_disabled(app: Flask) -> None:
-    app.config["REMEMBER_COOKIE_ACCEPT_LEGACY"] = False
+    app.config["SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY"] = False
 
     with app.app_context():
         legacy = flask_login.utils.encode_cookie("1")
@@ -679,6 +995,37 @@ def test_no_refresh_without_the_flag(app: Flask, client: FlaskClient) -> None:
     assert set_cookies(response) == []
 
 
+def test_refresh_never_renews_a_cookie_for_another_user() -> None:
+    # A stale session login of user 1 and user 1's remember cookie, but the
+    # user of the request comes from the request loader: user 2. Refreshing
+    # must not judge user 1's cookie by user 2's session token.
+    manager = LoginManager()
+    manager.request_loader(lambda request: User("2", "bob"))
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="test-secret", REMEMBER_COOKIE_REFRESH_EACH_REQUEST=True
+    )
+    manager.init_app(app)
+
+    @app.route("/")
+    def index() -> str:
+        return f"user:{current_user.get_id()}"
+
+    @app.route("/plant")
+    def plant() -> str:
+        login_user(User("1", "alice"), remember=True)
+        return "ok"
+
+    client = app.test_client()
+    client.get("/plant")
+    response = client.get("/")
+
+    assert response.text == "user:2"
+    assert not any(
+        h.startswith(f"{REMEMBER}=") for h in response.headers.getlist("Set-Cookie")
+    )
+
+
 # login_remembered()
 
 
@@ -711,6 +1058,30 @@ def test_login_remembered_false_for_expired_cookie(app: Flask, clock: Clock) -> 
     clock.advance(61)
 
     assert visit(app, "/remembered", cookies={COOKIE: value}).text == "False"
+
+
+def test_login_remembered_true_when_request_has_remember_cookie(
+    site_client: FlaskClient,
+) -> None:
+    site_client.get("/login/1?remember=1")
+
+    assert site_client.get("/state").text == "fresh=True remembered=True"
+
+
+def test_login_remembered_false_without_remember_cookie(
+    site_client: FlaskClient,
+) -> None:
+    site_client.get("/login/1")
+
+    assert site_client.get("/state").text == "fresh=True remembered=False"
+
+
+def test_login_remembered_false_for_a_forged_cookie(
+    site_client: FlaskClient,
+) -> None:
+    site_client.set_cookie("remember_token", "1|not-a-valid-signature")
+
+    assert site_client.get("/state").text == "fresh=False remembered=False"
 
 
 # Session protection and restored users (flask-login #241, #569)

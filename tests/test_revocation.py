@@ -19,17 +19,16 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.http import parse_date
 from werkzeug.test import TestResponse
 
-from conftest import cookie_value
-from conftest import session_data
-from conftest import TokenUser
-from conftest import User
-from flask_sessionauth import current_user
 from flask_sessionauth import encode_cookie
 from flask_sessionauth import login_required
 from flask_sessionauth import rebind_session
 from flask_sessionauth import session_revoked
 from flask_sessionauth import user_loaded_from_cookie
-from flask_sessionauth.config import LOGIN_SESSION_KEYS
+from flask_sessionauth.session_login import LOGIN_SESSION_KEYS
+from helpers import cookie_value
+from helpers import session_data
+from helpers import TokenUser
+from helpers import User
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,6 +36,7 @@ if t.TYPE_CHECKING:
     from blinker import Signal
 
 REMEMBER = "remember_token"
+SESSION = "session"
 #: Distinctive enough that finding it anywhere means it was stored.
 TOKEN = "raw-session-token-3f9a1c7e"
 NEW_TOKEN = "raw-session-token-after-change-b82d40"
@@ -59,26 +59,18 @@ def tina_token() -> str:
 
 
 @pytest.fixture
-def app(app: Flask, tina: TokenUser) -> Flask:
-    @app.route("/change-token/<token>")
-    def change_token(token: str) -> str:
-        # What a password-change view does: new token, keep this session.
-        user = t.cast(TokenUser, current_user._get_current_object())
-        user.token = token
-        rebind_session()
-        return "rebound"
-
-    @app.route("/rebind-nobody")
+def app(token_app: Flask) -> Flask:
+    @token_app.route("/rebind-nobody")
     def rebind_nobody() -> str:
         rebind_session()
         return "unreachable"
 
-    @app.route("/rebind-other")
+    @token_app.route("/rebind-other")
     def rebind_other() -> str:
         rebind_session(TokenUser("8", "other", token="x"))
         return "unreachable"
 
-    return app
+    return token_app
 
 
 @contextmanager
@@ -435,6 +427,54 @@ def test_rebind_refuses_another_user(client: FlaskClient, tina: TokenUser) -> No
     assert client.get("/").text == "user:7"
 
 
+@pytest.mark.parametrize("cookie", ["garbage", "other-user"])
+def test_rebind_does_not_turn_a_foreign_cookie_into_a_login(
+    app: Flask, users: dict[str, User], cookie: str
+) -> None:
+    @app.route("/rebind")
+    def rebind() -> str:
+        rebind_session()
+        return "rebound"
+
+    other = app.test_client()
+    other.get("/login/2?remember=1")
+    value = "garbage" if cookie == "garbage" else cookie_value(other, REMEMBER)
+    assert value is not None
+
+    client = app.test_client()
+    client.get("/login/1")
+    client.set_cookie(REMEMBER, value)
+    response = client.get("/rebind")
+
+    assert response.text == "rebound"
+    assert not any(
+        h.startswith(f"{REMEMBER}=") and "Expires=Thu, 01 Jan 1970" not in h
+        for h in response.headers.getlist("Set-Cookie")
+    )
+
+    client.delete_cookie("session")
+    assert client.get("/").text != "user:1"
+
+
+def test_rebind_reissues_the_users_own_cookie(app: Flask) -> None:
+    @app.route("/rebind")
+    def rebind() -> str:
+        rebind_session()
+        return "rebound"
+
+    client = app.test_client()
+    client.get("/login/1?remember=1")
+    before = cookie_value(client, REMEMBER)
+    response = client.get("/rebind")
+
+    assert any(
+        h.startswith(f"{REMEMBER}=") for h in response.headers.getlist("Set-Cookie")
+    )
+    assert before is not None
+    client.delete_cookie("session")
+    assert client.get("/").text == "user:1"
+
+
 # Users that do not take part
 
 
@@ -442,7 +482,7 @@ def test_rebind_refuses_another_user(client: FlaskClient, tina: TokenUser) -> No
 def test_user_without_token_method_unchanged(
     app: Flask, client: FlaskClient, accept_unbound: bool
 ) -> None:
-    app.config["ACCEPT_UNBOUND_SESSIONS"] = accept_unbound
+    app.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = accept_unbound
     login(client, "1", remember=True)
     assert "_token_sig" not in session_data(client)
     assert decoded_session_cookie(app, client)["_user_id"] == "1"
@@ -529,7 +569,7 @@ def test_unbound_session_accepted_and_bound(
 def test_unbound_session_refused_when_not_accepted(
     app: Flask, client: FlaskClient, tina: TokenUser
 ) -> None:
-    app.config["ACCEPT_UNBOUND_SESSIONS"] = False
+    app.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = False
     plant_unbound_session(client, "7")
 
     assert client.get("/").text == "anonymous"
@@ -579,7 +619,7 @@ def test_legacy_remember_cookie_accepted_and_bound(
 def test_legacy_remember_cookie_refused_when_not_accepted(
     app: Flask, client: FlaskClient, tina: TokenUser
 ) -> None:
-    app.config["ACCEPT_UNBOUND_SESSIONS"] = False
+    app.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = False
     client.set_cookie(REMEMBER, legacy_cookie(app, "7"))
 
     response = client.get("/")
@@ -592,9 +632,9 @@ def test_legacy_remember_cookie_refused_when_not_accepted(
 def test_legacy_cookie_of_user_without_token_still_works(
     app: Flask, client: FlaskClient
 ) -> None:
-    # ACCEPT_UNBOUND_SESSIONS is about binding; a user with no token has
+    # SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS is about binding; a user with no token has
     # nothing to bind to.
-    app.config["ACCEPT_UNBOUND_SESSIONS"] = False
+    app.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = False
     client.set_cookie(REMEMBER, legacy_cookie(app, "1"))
     assert client.get("/").text == "user:1"
 
@@ -702,3 +742,181 @@ def test_rebind_of_a_login_protection_ended_is_a_no_op(
 
     assert response.text == "done"
     assert thief.get("/", headers={"User-Agent": "other"}).text == "anonymous"
+
+
+# F2, a flaw found in a security review: a remember cookie revoked by a
+# token change was brought back, bound to the new token, by
+# ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` and by ``rebind_session()``.
+
+
+def visit(app: Flask, path: str, cookies: t.Mapping[str, str]) -> TestResponse:
+    """A request from a new client that sends exactly ``cookies``."""
+    client = app.test_client(use_cookies=False)
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    return client.get(path, headers={"Cookie": header} if header else {})
+
+
+def live_cookie(response: TestResponse, name: str = REMEMBER) -> str | None:
+    """The value the response gives ``name`` if it sets it to a cookie that a
+    browser keeps (non-empty, not expired by ``Max-Age``), else None.
+    """
+    for header in response.headers.getlist("Set-Cookie"):
+        first, *attributes = (part.strip() for part in header.split(";"))
+        key, _, value = first.partition("=")
+
+        if key != name or value in ("", '""'):
+            continue
+
+        max_ages = [
+            attribute.partition("=")[2]
+            for attribute in attributes
+            if attribute.lower().startswith("max-age=")
+        ]
+
+        if not max_ages or int(max_ages[0]) > 0:
+            return value
+
+    return None
+
+
+def token_change_with_remember(app: Flask) -> tuple[FlaskClient, str, str]:
+    """A client of tina's with a remember cookie, after a token change it
+    made with ``rebind_session()``. Returns the client, the cookie from before
+    the change (bound to the old token, so revoked) and the re-issued one.
+    """
+    client = app.test_client()
+    assert client.get("/login/7?remember=1").text == "ok"
+    before = cookie_value(client, REMEMBER)
+    assert before is not None
+
+    response = client.get("/change-token/tina-token-1")
+    assert response.text == "rebound"
+    after = live_cookie(response)
+    assert after is not None and after != before
+
+    # The revoked cookie is revoked on its own; the re-issued one works.
+    assert visit(app, "/", {REMEMBER: before}).text == "anonymous"
+    assert visit(app, "/", {REMEMBER: after}).text == "user:7"
+    return client, before, after
+
+
+def assert_cookies_dead(app: Flask, client: FlaskClient, *values: str) -> None:
+    """None of ``values``, nor the remember cookie the client holds now, logs
+    anybody in without a session.
+    """
+    held = cookie_value(client, REMEMBER)
+
+    for value in (*values, *([held] if held else [])):
+        assert visit(app, "/", {REMEMBER: value}).text == "anonymous"
+        assert visit(app, "/protected", {REMEMBER: value}).status_code == 401
+
+    client.delete_cookie(SESSION)
+    assert client.get("/").text == "anonymous"
+
+
+@pytest.mark.parametrize("replayed", ["revoked", "current"])
+def test_refresh_each_request_reissues_only_a_valid_cookie(
+    app: Flask, tina: TokenUser, replayed: str
+) -> None:
+    """F2: with ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``, a request with a
+    valid session and a remember cookie that a token change revoked must not
+    get that cookie back bound to the current token; it is deleted.
+    """
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+    client, revoked, current = token_change_with_remember(app)
+    client.set_cookie(REMEMBER, revoked if replayed == "revoked" else current)
+
+    response = client.get("/")
+
+    # The session itself is bound to the current token and stays valid.
+    assert response.text == "user:7"
+
+    if replayed == "current":
+        refreshed = live_cookie(response)
+        assert refreshed is not None
+        assert visit(app, "/", {REMEMBER: refreshed}).text == "user:7"
+        return
+
+    assert live_cookie(response) is None, "a cookie that must not log in was re-issued"
+    assert deletes_cookie(response, REMEMBER)
+    assert cookie_value(client, REMEMBER) is None
+    assert_cookies_dead(app, client, revoked)
+
+
+@pytest.mark.parametrize("in_jar", ["previous-token", "older-token"])
+def test_rebind_reissues_only_cookie_of_previous_token(
+    app: Flask, tina: TokenUser, in_jar: str
+) -> None:
+    """F2: ``rebind_session()`` re-issues the remember cookie bound to the
+    token the session was bound to before the change; a cookie bound to an
+    older, already revoked, token is deleted, not brought back.
+    """
+    client, older, previous = token_change_with_remember(app)
+
+    if in_jar == "older-token":
+        client.set_cookie(REMEMBER, older)
+
+    response = client.get("/change-token/tina-token-2")
+    assert response.text == "rebound"
+    assert client.get("/").text == "user:7"
+
+    if in_jar == "previous-token":
+        reissued = live_cookie(response)
+        assert reissued is not None
+        assert visit(app, "/", {REMEMBER: reissued}).text == "user:7"
+        # The cookie from before this change is revoked by it.
+        assert visit(app, "/", {REMEMBER: previous}).text == "anonymous"
+        return
+
+    assert live_cookie(response) is None, "a cookie that must not log in was re-issued"
+    assert deletes_cookie(response, REMEMBER)
+    assert cookie_value(client, REMEMBER) is None
+    assert_cookies_dead(app, client, older, previous)
+
+
+def unbound_cookie_in_bound_session(
+    app: Flask, tina: TokenUser, accept_unbound: bool
+) -> tuple[FlaskClient, str]:
+    """A client of tina's with a session bound to her token and a remember
+    cookie issued while she had none (so bound to nothing).
+    """
+    app.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = accept_unbound
+    tina.token = None
+    unbound = live_cookie(visit(app, "/login/7?remember=1", {}))
+    assert unbound is not None
+
+    tina.token = "tina-token-1"
+    client = app.test_client()
+    assert client.get("/login/7").text == "ok"
+    client.set_cookie(REMEMBER, unbound)
+    return client, unbound
+
+
+@pytest.mark.parametrize("accept_unbound", [True, False])
+@pytest.mark.parametrize("via", ["refresh", "rebind"])
+def test_unbound_cookie_reissued_only_when_unbound_accepted(
+    app: Flask, tina: TokenUser, via: str, accept_unbound: bool
+) -> None:
+    """F2: an unbound remember cookie is re-issued (by the refresh or by
+    ``rebind_session()``) only while ``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS`` is true;
+    otherwise it is refused, so it is deleted rather than bound anew.
+    """
+    client, unbound = unbound_cookie_in_bound_session(app, tina, accept_unbound)
+
+    if via == "refresh":
+        app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+        response = client.get("/")
+        assert response.text == "user:7"
+    else:
+        response = client.get("/change-token/tina-token-2")
+        assert response.text == "rebound"
+
+    if accept_unbound:
+        reissued = live_cookie(response)
+        assert reissued is not None
+        assert visit(app, "/", {REMEMBER: reissued}).text == "user:7"
+        return
+
+    assert live_cookie(response) is None, "a cookie that must not log in was re-issued"
+    assert deletes_cookie(response, REMEMBER)
+    assert_cookies_dead(app, client, unbound)

@@ -13,14 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import Clock
-from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import FlaskLoginClient
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import login_fresh
 from flask_sessionauth import SessionAuthClient
 from flask_sessionauth.testing import login_test_client
+from helpers import Clock
+from helpers import TokenUser
+from helpers import User
 
 # The fixture lives in its own module so that importing the package never
 # imports pytest; this is the module a conftest.py names.
@@ -147,7 +147,7 @@ def test_client_login_is_bound_to_a_session_token(
     site: Flask, users: dict[str, User]
 ) -> None:
     users["7"] = TokenUser("7", "tokened", token="token-one")
-    site.config["ACCEPT_UNBOUND_SESSIONS"] = False
+    site.config["SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"] = False
     client = site.test_client(user=users["7"])
 
     assert client.get("/").text == "user:7"
@@ -160,7 +160,7 @@ def test_client_login_is_bound_to_a_session_token(
 def test_client_fresh_login_respects_fresh_login_max_age(
     site: Flask, users: dict[str, User], clock: Clock
 ) -> None:
-    site.config["FRESH_LOGIN_MAX_AGE"] = timedelta(minutes=5)
+    site.config["SESSIONAUTH_FRESH_LOGIN_MAX_AGE"] = timedelta(minutes=5)
     client = site.test_client(user=users["1"])
 
     assert client.get("/fresh").status_code == 200

@@ -14,14 +14,14 @@ import pytest
 from flask import Flask
 
 import flask_sessionauth
-from conftest import TokenUser
-from conftest import User
 from flask_sessionauth import AnonymousUserMixin
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import UserProtocol
+from helpers import TokenUser
+from helpers import User
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "typing_samples.py"

@@ -1,2 +1,2 @@
 # A package, so that its conftest imports as browser.conftest and never takes
-# the place of tests/conftest.py, which other tests import as "conftest".
+# the place of tests/conftest.py: both would otherwise be the module "conftest".
