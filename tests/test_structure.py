@@ -184,3 +184,75 @@ def test_package_uses_no_private_flask_context_names() -> None:
                 found.append(f"{path.name}:{getattr(node, 'lineno', '?')}: {name}")
 
     assert found == []
+
+
+COMPAT = "flask_sessionauth.compat"
+
+
+def test_core_never_imports_the_compatibility_layer() -> None:
+    """compat/ is an outer ring: only the package's __init__ (for
+    install_as_flask_login) and compat's own modules import it, at run time
+    or for types.
+    """
+    paths = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    offenders = []
+
+    for name, path in paths.items():
+        if (
+            name == "flask_sessionauth"
+            or name == COMPAT
+            or name.startswith(f"{COMPAT}.")
+        ):
+            continue
+
+        tree = ast.parse(path.read_text("utf-8"))
+        is_package = path.name == "__init__.py"
+
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                source = _resolve(name, is_package, node)
+                sources = [source, *(f"{source}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                sources = [alias.name for alias in node.names]
+            else:
+                continue
+
+            if any(s == COMPAT or s.startswith(f"{COMPAT}.") for s in sources):
+                offenders.append(f"{name} imports {COMPAT}")
+
+    assert offenders == []
+
+
+def test_compat_import_finder_sees_an_import() -> None:
+    tree = ast.parse("from .compat import install_as_flask_login\n")
+    node = tree.body[0]
+    assert isinstance(node, ast.ImportFrom)
+    assert _resolve("flask_sessionauth.manager", False, node) == COMPAT
+
+
+#: The session keys of a login, spelled once in session_login.py.
+LOGIN_KEY_LITERALS = {
+    "_user_id",
+    "_fresh",
+    "_id",
+    "_remember_seconds",
+    "_fresh_at",
+    "_token_sig",
+    "_lifetime",
+}
+
+
+def test_login_session_keys_are_spelled_in_one_module() -> None:
+    spelled: list[str] = []
+
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module_name(path)
+
+        if name == "flask_sessionauth.session_login":
+            continue
+
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in LOGIN_KEY_LITERALS:
+                spelled.append(f"{name}: {node.value!r}")
+
+    assert spelled == []
