@@ -339,6 +339,9 @@ Outcome = tuple[int, str | None, tuple[tuple[str, tuple[int, str | None]], ...]]
 
 class LoginMachine(RuleBasedStateMachine):
     server_side: t.ClassVar[bool] = False
+    #: Serve every request inside one app context pushed for the whole run:
+    #: up to Flask 3.1 they then share one g (review finding N1).
+    shared_app_context: t.ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -349,6 +352,11 @@ class LoginMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.store = SimpleCache(threshold=1_000_000) if self.server_side else None
         self.app = build_app(self.members, self.clock, self.store)
+        self.context = self.app.app_context() if self.shared_app_context else None
+
+        if self.context is not None:
+            self.context.push()
+
         self.keys = itertools.count(1)
         self.clients: dict[str, FlaskClient] = {}
 
@@ -986,6 +994,10 @@ class LoginMachine(RuleBasedStateMachine):
             isinstance(use, int) and now - use >= GRANULARITY,
         )
 
+    def teardown(self) -> None:
+        if self.context is not None:
+            self.context.pop()
+
 
 class SignedCookieMachine(LoginMachine):
     server_side = False
@@ -995,7 +1007,14 @@ class ServerSideMachine(LoginMachine):
     server_side = True
 
 
+class SharedContextMachine(LoginMachine):
+    server_side = False
+    shared_app_context = True
+
+
 TestSignedCookieSessions = SignedCookieMachine.TestCase
 TestSignedCookieSessions.settings = SETTINGS
 TestServerSideSessions = ServerSideMachine.TestCase
 TestServerSideSessions.settings = SETTINGS
+TestSharedAppContext = SharedContextMachine.TestCase
+TestSharedAppContext.settings = SETTINGS
