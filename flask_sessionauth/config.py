@@ -203,10 +203,6 @@ def _duration(value: object, key: str) -> None:
     remember_seconds(value, key)
 
 
-def _optional_seconds(value: object, key: str) -> None:
-    seconds(value, key)
-
-
 def _lifetime_key(value: object, key: str) -> None:
     lifetime_seconds(value, key)
 
@@ -242,7 +238,7 @@ KEYS: dict[str, tuple[t.Any, t.Callable[[object, str], None]]] = {
     "AUTH_HEADER_NAME": (AUTH_HEADER_NAME, _text),
     # This extension's own keys.
     "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY": (True, _flag),
-    "SESSIONAUTH_FRESH_LOGIN_MAX_AGE": (None, _optional_seconds),
+    "SESSIONAUTH_FRESH_LOGIN_MAX_AGE": (None, _lifetime_key),
     "SESSIONAUTH_LOGOUT_CLEAR_SESSION": (False, _flag),
     "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS": (True, _flag),
     "SESSIONAUTH_BASIC_AUTH_LOGIN": (True, _flag),

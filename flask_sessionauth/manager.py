@@ -181,7 +181,7 @@ class LoginManager:
 
         #: The registered loaders.
         #:
-        #: .. versionadded:: 0.3.0
+        #: .. versionadded:: 0.2.0
         self.loaders = Loaders()
         #: Makes the session-protection identifier of the current request's
         #: client. Replace it to identify clients another way.

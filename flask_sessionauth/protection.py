@@ -20,6 +20,7 @@ from .session_login import is_server_side
 from .signals import session_protected
 
 if t.TYPE_CHECKING:
+    from flask import Flask
     from flask import Request
     from flask.sessions import SessionMixin
 
@@ -155,7 +156,7 @@ def verdict(
     generator: t.Callable[[], str],
     session: SessionMixin,
     *,
-    server_side: bool = False,
+    app: Flask | None = None,
 ) -> Verdict:
     """Judge the login in ``session``, whose ``_id`` is ``stored``, for the
     client that sent ``req``, identified by ``generator`` (see
@@ -164,10 +165,10 @@ def verdict(
     :param mode: ``"basic"``, ``"strong"`` or None.
     :param session: The session; "strong" only marks a permanent signed
         cookie session not fresh, as flask-login does.
-    :param server_side: The session is kept on the server (Flask-Session).
-        "strong" ends a copied login there even when the session is
-        permanent: Flask-Session makes every session permanent, and a
-        copied session id is all a thief needs.
+    :param app: The app, whose session interface tells whether sessions
+        are kept on the server (Flask-Session). "strong" ends a copied login
+        there even when the session is permanent: Flask-Session makes every
+        session permanent, and a copied session id is all a thief needs.
     :raises ValueError: ``mode`` is not one of the allowed values.
     """
     if mode is None:
@@ -197,7 +198,9 @@ def verdict(
     if same:
         return KEEP
 
-    if mode == "basic" or (session.permanent and not server_side):
+    if mode == "basic" or (
+        session.permanent and (app is None or not is_server_side(app))
+    ):
         return Verdict.NOT_FRESH
 
     return Verdict.END
@@ -249,7 +252,7 @@ def protect(login: RequestLogin) -> bool:
         login.request,
         manager.identifier_generator,
         login.session,
-        server_side=is_server_side(login.app),
+        app=login.app,
     )
 
     if found is KEEP:

@@ -35,6 +35,7 @@ from .config import setting
 from .mixins import session_token
 from .request_login import CookieWork
 from .request_login import LOGIN_KEY
+from .request_login import USER_KEY
 from .signing import KeyMatch
 from .signing import Keyring
 from .signing import keyring
@@ -441,21 +442,25 @@ def apply(login: RequestLogin, response: Response) -> None:
 
 def after_request(response: Response) -> Response:
     """Do the remember-cookie work the request owes: set the cookie, delete
-    it, re-issue or renew the one the client sent.
+    it, re-issue or renew the one the client sent. Then forget the request's
+    login, and the user on ``g`` with it, whoever put it there: up to Flask
+    3.1 a ``g`` may outlive its request (an app context pushed around
+    several), and the next request must start with nobody.
 
     Registered once per app as an ``after_request`` hook, before the app's
     own hooks, so that it runs after them: cookie work one of them asks for
-    (a logout in a hook) is done, and on the response they return. A request
-    that owes nothing costs one lookup.
+    (a logout in a hook) is done, and on the response they return.
     """
-    login = g._get_current_object().__dict__.get(LOGIN_KEY)
+    state = g._get_current_object().__dict__
+    login = state.get(LOGIN_KEY)
 
     if (
-        login is None
-        or login.cookie is None
-        or login.request is not request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+        login is not None
+        and login.cookie is not None
+        and login.request is request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     ):
-        return response
+        apply(login, response)
 
-    apply(login, response)
+    state.pop(LOGIN_KEY, None)
+    state.pop(USER_KEY, None)
     return response
