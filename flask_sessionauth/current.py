@@ -56,20 +56,20 @@ class _CurrentUser(LocalProxy["UserProtocol"]):
 
     @property
     def is_authenticated(self) -> bool:
-        return _user().is_authenticated
+        return current_login().user.is_authenticated
 
     @property
     def is_active(self) -> bool:
-        return _user().is_active
+        return current_login().user.is_active
 
     @property
     def is_anonymous(self) -> bool:
-        return _user().is_anonymous
+        return current_login().user.is_anonymous
 
     @property
     def get_id(self) -> t.Callable[[], str | None]:
         # The user's bound method, as the generic lookup gives it.
-        return _user().get_id
+        return current_login().user.get_id
 
 
 #: The user of the current request: the logged-in user, or an instance of

@@ -154,9 +154,7 @@ def new_login(
         "identifier": short_identifier(identify(req, manager.identifier_generator)),
         "fresh_at": fresh_stamp(app.config, now) if fresh else None,
         "token_signature": (
-            None
-            if token is None
-            else keyring(app.config, manager.clock).sign_token(token)
+            None if token is None else keyring(app.config).sign_token(token)
         ),
         "remember_seconds": remember_seconds,
         "lifetime": new_stamp(app, now),

@@ -86,8 +86,9 @@ def run(login: RequestLogin) -> UserProtocol:
 
     if user is None:
         user = manager.anonymous_user()
-    elif login.stored.exists and login.app.config.get(
-        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"
+    elif (
+        login.app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+        and login.stored.exists
     ):
         login.owe_cookie(CookieWork.REFRESH)
 
@@ -112,13 +113,12 @@ def from_session(login: RequestLogin) -> t.Any:
     if not check_lifetime(login):
         return None
 
-    stored = login.stored
-    user = login.load_user(stored.user_id)
+    user = login.load_user(login.stored.user_id)
 
     if user is None:
         return None
 
-    if not check_binding(login, user, stored.token_signature):
+    if not check_binding(login, user):
         return None
 
     return user
@@ -144,7 +144,7 @@ def from_remember_cookie(login: RequestLogin) -> t.Any:
 
     assert cookie is not None
 
-    if not check_binding(login, user, cookie.token_signature, restoring=True):
+    if not check_binding(login, user, cookie):
         return None
 
     restore(login, user, cookie)

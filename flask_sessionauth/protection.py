@@ -9,6 +9,7 @@ import enum
 import functools
 import hmac
 import typing as t
+from base64 import urlsafe_b64encode
 from hashlib import sha256
 from hashlib import sha512
 
@@ -26,11 +27,14 @@ if t.TYPE_CHECKING:
 
     from .request_login import RequestLogin
 
-#: How many hex digits of the identifier a session written by this extension
-#: stores. 128 bits tell clients apart as well as 512 do, and the shorter
-#: value keeps the session cookie small enough that Flask need not compress
-#: it, which is most of what a request costs this extension.
-SHORT_IDENTIFIER_LENGTH = 32
+#: How many characters of the identifier a session written by this extension
+#: stores: the first 128 bits of its digest in URL-safe base64. 128 bits tell
+#: clients apart as well as 512 do, and short text that looks random keeps
+#: the session cookie small enough, and random enough, that Flask need not
+#: compress it, which is most of what a request costs this extension.
+SHORT_IDENTIFIER_LENGTH = 22
+#: The length of the short form 0.1.0 stored: the first 32 hex digits.
+_HEX_SHORT_LENGTH = 32
 #: User-Agent values longer than this are hashed every time rather than
 #: remembered, so that no client can fill the cache with large keys.
 _CACHED_AGENT_LENGTH = 512
@@ -120,16 +124,18 @@ def short_identifier(identifier: str) -> str:
     """What sessions this extension writes store of ``identifier``: the
     first 128 bits of a digest, or of the SHA-256 of anything else, so that
     the whole of a plain-text identifier counts (a User-Agent shares its
-    first 32 characters with other browsers').
+    first 32 characters with other browsers'), in URL-safe base64.
 
     .. versionchanged:: 0.2.0
         Hashes an identifier that is not a SHA-512 digest rather than
-        cutting it (review finding N4).
+        cutting it (review finding N4), and stores base64 rather than hex.
     """
-    if not _is_digest(identifier):
-        identifier = sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
+    if _is_digest(identifier):
+        raw = bytes.fromhex(identifier[:_HEX_SHORT_LENGTH])
+    else:
+        raw = sha256(identifier.encode("utf-8", "surrogatepass")).digest()[:16]
 
-    return identifier[:SHORT_IDENTIFIER_LENGTH]
+    return urlsafe_b64encode(raw)[:SHORT_IDENTIFIER_LENGTH].decode("ascii")
 
 
 class Verdict(enum.Enum):
@@ -216,12 +222,16 @@ def identifiers_match(stored: object, identifier: str) -> bool:
 
     given = stored.encode("utf-8", "surrogatepass")
 
-    if len(stored) == SHORT_IDENTIFIER_LENGTH and hmac.compare_digest(
-        given, short_identifier(identifier).encode()
-    ):
-        return True
+    if len(stored) == SHORT_IDENTIFIER_LENGTH:
+        expected = short_identifier(identifier)
+    elif len(stored) == _HEX_SHORT_LENGTH and _is_digest(identifier):
+        # A session 0.1.0 wrote, with the default generator.
+        expected = identifier[:_HEX_SHORT_LENGTH]
+    else:
+        # All of it, as flask-login stored it.
+        expected = identifier
 
-    return hmac.compare_digest(given, identifier.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(given, expected.encode("utf-8", "surrogatepass"))
 
 
 def protection_failed(login: RequestLogin) -> bool:

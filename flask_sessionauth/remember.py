@@ -5,10 +5,14 @@ hook that does the cookie work a request owes (see
 
 Two formats are read:
 
--   The current one: ``[user_id, seconds, token_signature]`` serialized and
-    signed with a timestamp by itsdangerous, under a salt of this extension.
-    Its age is checked on the server against the duration it was issued for,
-    so a cookie a browser keeps too long is still refused.
+-   The current one: ``<expires>~<seconds>~<token signature>~<user id>``,
+    signed by an itsdangerous :class:`~itsdangerous.Signer` under a salt of
+    this extension. ``expires`` is when the cookie stops being valid (Unix
+    seconds), checked on the server, so a cookie a browser keeps too long is
+    still refused; ``seconds`` is the duration the login asked for; the user
+    id is URL-safe base64 of its UTF-8. A re-issued cookie keeps its
+    ``expires``: only a new login or ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST``
+    extends one.
 -   flask-login's ``user_id|hmac-sha512`` (:func:`encode_cookie`). It is
     accepted unless ``SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY`` is false, and
     replaced by the current format when it is used.
@@ -19,6 +23,8 @@ from __future__ import annotations
 import hmac
 import logging
 import typing as t
+from base64 import urlsafe_b64decode
+from base64 import urlsafe_b64encode
 from datetime import datetime
 from datetime import timezone
 from hashlib import sha512
@@ -161,39 +167,66 @@ def load(
         return RememberCookie(user_id, None, None, legacy=True)
 
     try:
-        data, signed_at, match = keyring.load_remember(value)
+        payload, match = keyring.unsign_remember(value)
     except BadData as exc:
         logger.debug("Refused a remember cookie: %s", exc)
         return None
 
-    if not (
-        isinstance(data, list)
-        and len(data) == 3
-        and isinstance(data[0], str)
-        and 0 < len(data[0]) <= MAX_USER_ID_LENGTH
-        and isinstance(data[1], int | float)
-        and not isinstance(data[1], bool)
-        and 0 < data[1] <= MAX_REMEMBER_SECONDS
-        and (data[2] is None or isinstance(data[2], str))
-    ):
+    fields = _parse(payload)
+
+    if fields is None:
         logger.debug("Refused a remember cookie: unexpected contents.")
         return None
 
-    user_id, duration, signature = data
-    age = now - signed_at
+    expires_at, seconds, signature, user_id = fields
 
-    if age > duration or age < -CLOCK_SKEW:
-        logger.debug("Refused a remember cookie: %d seconds old.", age)
+    # Issued (expires_at - seconds) no later than now, give or take the
+    # clocks of two servers.
+    if now > expires_at or expires_at - seconds > now + CLOCK_SKEW:
+        logger.debug("Refused a remember cookie: expired, or issued ahead.")
         return None
 
-    stale = match is KeyMatch.FALLBACK
     return RememberCookie(
         user_id,
-        float(duration),
+        seconds,
         signature,
-        stale=stale,
-        expires_at=signed_at + duration,
+        stale=match is KeyMatch.FALLBACK,
+        expires_at=expires_at,
     )
+
+
+def _payload(
+    user_id: str, expires_at: int, seconds: float, signature: str | None
+) -> str:
+    uid = urlsafe_b64encode(user_id.encode("utf-8")).rstrip(b"=").decode("ascii")
+    return f"{expires_at}~{_compact(seconds)}~{signature or ''}~{uid}"
+
+
+def _parse(payload: bytes) -> tuple[int, float, str | None, str] | None:
+    """The ``(expires_at, seconds, token_signature, user_id)`` of a signed
+    payload, or None when it does not have that shape. Only a holder of the
+    key can sign one, but it is still parsed as untrusted input.
+    """
+    try:
+        expires, seconds, signature, uid = payload.decode("ascii").split("~")
+
+        if not (expires.isdigit() and len(expires) <= 12 and len(seconds) <= 32):
+            return None
+
+        expires_at = int(expires)
+        duration = float(seconds)
+        user_id = urlsafe_b64decode(uid + "=" * (-len(uid) % 4)).decode("utf-8")
+    except ValueError:  # also UnicodeError and binascii.Error
+        return None
+
+    if (
+        not 0 < duration <= MAX_REMEMBER_SECONDS
+        or not 0 < len(user_id) <= MAX_USER_ID_LENGTH
+        or len(signature) > 256
+    ):
+        return None
+
+    return expires_at, duration, signature or None, user_id
 
 
 def read(
@@ -211,25 +244,31 @@ def read(
         logger.debug("Ignored a remember cookie: SECRET_KEY is not set.")
         return None
 
-    return load(value, config, keyring(config, clock), clock())
+    return load(value, config, keyring(config), clock())
 
 
 def set_cookie(
     response: Response,
     config: Config,
-    keyring: Keyring,
     now: float,
     user_id: str,
     duration: float,
     token_signature: str | None,
+    *,
+    expires_at: float | None = None,
 ) -> None:
-    """Issue a remember cookie valid for ``duration`` seconds from ``now``."""
-    value = keyring.dump_remember([user_id, _compact(duration), token_signature])
+    """Issue a remember cookie for a login of ``duration`` seconds, valid
+    until ``expires_at`` (by default ``duration`` from ``now``).
+    """
+    expires = int(now + duration if expires_at is None else expires_at)
+    value = keyring(config).sign_remember(
+        _payload(user_id, expires, duration, token_signature)
+    )
     response.set_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
         value=value,
-        max_age=max(0, int(duration)),
-        expires=datetime.fromtimestamp(now + duration, tz=timezone.utc),
+        max_age=max(0, expires - int(now)),
+        expires=datetime.fromtimestamp(expires, tz=timezone.utc),
         domain=setting(config, "REMEMBER_COOKIE_DOMAIN"),
         path=setting(config, "REMEMBER_COOKIE_PATH"),
         secure=setting(config, "REMEMBER_COOKIE_SECURE"),
@@ -294,13 +333,11 @@ def issue_for_login(login: RequestLogin, response: Response) -> None:
         return
 
     config = login.app.config
-    clock = login.manager.clock
     signature = stored.token_signature
     set_cookie(
         response,
         config,
-        keyring(config, clock),
-        clock(),
+        login.manager.clock(),
         str(user_id),
         duration(config, stored.remember_seconds),
         signature if isinstance(signature, str) else None,
@@ -339,9 +376,8 @@ def reissue(login: RequestLogin, response: Response, expires_at: float | None) -
 
     stored = login.stored
     user_id = stored.user_id
-    left = expires_at - now
 
-    if user_id is None or left <= 0:
+    if user_id is None or expires_at <= now:
         return
 
     config = login.app.config
@@ -349,11 +385,11 @@ def reissue(login: RequestLogin, response: Response, expires_at: float | None) -
     set_cookie(
         response,
         config,
-        keyring(config, clock),
         now,
         str(user_id),
-        left,
+        duration(config, stored.remember_seconds),
         signature if isinstance(signature, str) else None,
+        expires_at=expires_at,
     )
 
 
@@ -396,7 +432,7 @@ def refresh(login: RequestLogin, response: Response) -> None:
         # this cookie.
         return
 
-    keys = keyring(config, manager.clock)
+    keys = keyring(config)
     token = session_token(user)
     signature = None
 
@@ -416,7 +452,6 @@ def refresh(login: RequestLogin, response: Response) -> None:
     set_cookie(
         response,
         config,
-        keys,
         manager.clock(),
         cookie.user_id,
         duration(config, stored.remember_seconds),

@@ -20,6 +20,7 @@ from .signing import KeyMatch
 from .signing import keyring
 
 if t.TYPE_CHECKING:
+    from .remember import RememberCookie
     from .request_login import RequestLogin
     from .signing import Keyring
 
@@ -27,23 +28,25 @@ logger = logging.getLogger("flask_sessionauth")
 
 
 def check_binding(
-    login: RequestLogin, user: t.Any, signature: object, *, restoring: bool = False
+    login: RequestLogin, user: t.Any, cookie: RememberCookie | None = None
 ) -> bool:
-    """The pipeline's revocation step: whether a login bound by ``signature``
-    still holds for ``user``'s session token. A revoked login is ended (see
-    :func:`revoke`). A session login that was unbound, or bound with a
-    retiring key, is bound anew.
-
-    :param restoring: The login comes from the remember cookie, whose
-        restore writes the binding itself.
+    """The pipeline's revocation step: whether the session's login, or the
+    login ``cookie`` would restore, is still bound to ``user``'s session
+    token. A revoked login is ended (see :func:`revoke`). A session login
+    that was unbound, or bound with a retiring key, is bound anew; a login
+    from the remember cookie writes its binding when it is restored.
     """
     token = session_token(user)
 
     if token is None:
         return True
 
+    signature = (
+        login.stored.token_signature if cookie is None else cookie.token_signature
+    )
+
     config = login.app.config
-    bound = keyring(config, login.manager.clock).binding(
+    bound = keyring(config).binding(
         token,
         signature,
         accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
@@ -53,7 +56,7 @@ def check_binding(
         revoke(login, user)
         return False
 
-    if bound != signature and not restoring:
+    if bound != signature and cookie is None:
         login.stored.write(login.app, {"token_signature": bound}, replace=False)
 
     return True
@@ -119,7 +122,7 @@ def rebind_session(user: t.Any = None) -> None:
 
     user_id = str(getattr(user, manager.id_attribute)())
     bound_id = stored.user_id
-    keys = keyring(app.config, manager.clock)
+    keys = keyring(app.config)
 
     if bound_id is None:
         if (

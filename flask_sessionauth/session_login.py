@@ -13,7 +13,6 @@ order, so that a session id a client held before the login never carries it.
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
 from .lifetime import check_store_lifetime
@@ -23,8 +22,7 @@ if t.TYPE_CHECKING:
     from flask.sessions import SessionMixin
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SessionKeys:
+class SessionKeys(t.NamedTuple):
     """The session keys of a login. The defaults are flask-login's names (and
     this extension's own ``_fresh_at``, ``_token_sig`` and ``_lifetime``), so
     that sessions written by either are read by the other.
@@ -47,13 +45,13 @@ class SessionKeys:
     fresh_at: str = "_fresh_at"
     #: The signature of the user's session token the login is bound to.
     token_signature: str = "_token_sig"
-    #: ``"<made>:<last seen>"`` in whole Unix seconds, while a session timeout
-    #: is on (see :mod:`~flask_sessionauth.lifetime`).
+    #: When the login was made and last seen, while a session timeout is on
+    #: (see :func:`flask_sessionauth.lifetime.stamp`).
     lifetime: str = "_lifetime"
 
     def all(self) -> frozenset[str]:
         """Every key of a login."""
-        return frozenset(dataclasses.astuple(self))
+        return frozenset(self)
 
 
 #: The keys of the login of the app's users.

@@ -11,11 +11,7 @@ import typing as t
 from hashlib import sha256
 
 from itsdangerous import BadSignature
-from itsdangerous import BadTimeSignature
 from itsdangerous import Signer
-from itsdangerous import TimestampSigner
-from itsdangerous import URLSafeTimedSerializer
-from itsdangerous.encoding import want_bytes
 
 if t.TYPE_CHECKING:
     from flask import Config
@@ -67,35 +63,6 @@ class _KeyCachingSigner(Signer):
             return key
 
 
-class _RememberSigner(_KeyCachingSigner, TimestampSigner):
-    """The remember cookie's timestamp signer, on the login manager's clock."""
-
-    def __init__(
-        self, *args: t.Any, clock: t.Callable[[], float], **kwargs: t.Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
-class _RememberSerializer(URLSafeTimedSerializer):
-    """Makes its signer once, not for every cookie, so that the signer's
-    derived keys are kept too.
-    """
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._signer = super().make_signer()
-
-    def make_signer(self, salt: str | bytes | None = None) -> Signer:
-        if salt is None or want_bytes(salt) == self.salt:
-            return self._signer
-
-        return super().make_signer(salt)
-
-
 class KeyMatch(enum.Enum):
     """Which key a signature was made with."""
 
@@ -107,15 +74,8 @@ class KeyMatch(enum.Enum):
     FALLBACK = enum.auto()
 
 
-def _remember_serializer(
-    keys: list[t.Any], clock: t.Callable[[], float]
-) -> URLSafeTimedSerializer:
-    return _RememberSerializer(
-        keys,
-        salt=REMEMBER_SALT,
-        signer=_RememberSigner,
-        signer_kwargs={"digest_method": sha256, "clock": clock},
-    )
+def _remember_signer(keys: list[t.Any]) -> Signer:
+    return _KeyCachingSigner(keys, salt=REMEMBER_SALT, digest_method=sha256)
 
 
 def _token_signer(keys: list[t.Any]) -> Signer:
@@ -129,44 +89,30 @@ class Keyring:
     keys only when that fails, so the caller learns which one matched.
     """
 
-    def __init__(self, keys: list[t.Any], clock: t.Callable[[], float]) -> None:
+    def __init__(self, keys: list[t.Any]) -> None:
         current, old = keys[-1:], keys[:-1]
-        self._remember = _remember_serializer(current, clock)
+        self._remember = _remember_signer(current)
         self._token = _token_signer(current)
-        self._old_remember = _remember_serializer(old, clock) if old else None
+        self._old_remember = _remember_signer(old) if old else None
         self._old_token = _token_signer(old) if old else None
 
-    def dump_remember(self, data: list[t.Any]) -> str:
-        """Sign and serialize a remember cookie's data, timestamped now."""
-        return self._remember.dumps(data)
+    def sign_remember(self, payload: str) -> str:
+        """Sign a remember cookie's payload with the current key."""
+        return self._remember.sign(payload).decode("ascii")
 
-    def load_remember(self, value: str) -> tuple[t.Any, float, KeyMatch]:
-        """Verify a remember cookie and return its data, when it was signed
-        (seconds since the epoch) and the key that signed it.
+    def unsign_remember(self, value: str) -> tuple[bytes, KeyMatch]:
+        """Verify a remember cookie; return its payload and the key that
+        signed it.
 
-        :raises itsdangerous.BadData: The cookie is not valid.
+        :raises itsdangerous.BadSignature: The cookie is not valid.
         """
         try:
-            data, signed_at = self._load(self._remember, value)
-            match = KeyMatch.CURRENT
+            return self._remember.unsign(value), KeyMatch.CURRENT
         except BadSignature:
             if self._old_remember is None:
                 raise
 
-            data, signed_at = self._load(self._old_remember, value)
-            match = KeyMatch.FALLBACK
-
-        return data, signed_at.timestamp(), match
-
-    @staticmethod
-    def _load(serializer: URLSafeTimedSerializer, value: str) -> tuple[t.Any, t.Any]:
-        try:
-            return serializer.loads(value, return_timestamp=True)  # type: ignore[no-any-return]
-        except (ValueError, OverflowError, OSError) as exc:
-            # A correctly signed timestamp too large for a datetime escapes
-            # itsdangerous as the error datetime raised; only a key holder
-            # can send one, but it is still bad data, not a server error.
-            raise BadTimeSignature("Malformed timestamp") from exc
+            return self._old_remember.unsign(value), KeyMatch.FALLBACK
 
     def sign_token(self, token: str) -> str:
         """The signature of a session token, as stored in the session."""
@@ -220,14 +166,14 @@ class Keyring:
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_keyring(keys: tuple[t.Any, ...], clock: t.Callable[[], float]) -> Keyring:
-    return Keyring(list(keys), clock)
+def _cached_keyring(keys: tuple[t.Any, ...]) -> Keyring:
+    return Keyring(list(keys))
 
 
-def keyring(config: Config, clock: t.Callable[[], float]) -> Keyring:
-    """The :class:`Keyring` for the app's current keys and ``clock``.
+def keyring(config: Config) -> Keyring:
+    """The :class:`Keyring` for the app's current keys.
 
-    Keyrings hold nothing but what their keys and clock determine, so one is
+    Keyrings hold nothing but what their keys determine, so one is
     made per set of keys and reused: building the signers again on every
     request would cost more than using them.
 
@@ -236,6 +182,6 @@ def keyring(config: Config, clock: t.Callable[[], float]) -> Keyring:
     keys = tuple(secret_keys(config))
 
     try:
-        return _cached_keyring(keys, clock)
-    except TypeError:  # an unhashable key or clock
-        return Keyring(list(keys), clock)
+        return _cached_keyring(keys)
+    except TypeError:  # an unhashable key
+        return Keyring(list(keys))
