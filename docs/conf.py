@@ -47,7 +47,8 @@ _OTHER_MODULES = sorted(
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({'|'.join(_OTHER_MODULES)})\..+"),
-    (r"py:.*", r"Flask|Request|Response|BaseResponse|timedelta|Iterable"),
+    (r"py:.*", r"Flask|Request|Response|BaseResponse|SessionMixin|timedelta|Iterable"),
+    (r"py:.*", r"dict\..+"),
     (r"py:.*", r"[CPR]|flask_sessionauth\.\w+\.[CPR]"),
     (r"py:.*", r"ResponseReturn|SessionProtection"),
 ]

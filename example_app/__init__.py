@@ -71,13 +71,13 @@ def create_app(
         SESSION_PROTECTION="basic",
         # A password typed more than 15 minutes ago no longer opens the
         # settings page; the user types it again on the reauthenticate page.
-        FRESH_LOGIN_MAX_AGE=timedelta(minutes=15),
+        SESSIONAUTH_FRESH_LOGIN_MAX_AGE=timedelta(minutes=15),
         # A login nobody has used for 30 minutes ends (within the 3-minute
         # granularity the timeout implies), and every login ends after 12
         # hours; "remember me" still logs the user in again, not fresh.
-        SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
-        SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=12),
-        BASIC_AUTH_REALM="example_app",
+        SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
+        SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=12),
+        SESSIONAUTH_BASIC_AUTH_REALM="example_app",
     )
     app.config.from_prefixed_env()
 

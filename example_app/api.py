@@ -2,10 +2,11 @@
 
 A client authenticates with the session cookie, the remember cookie, or HTTP
 Basic credentials. A successful Basic request also sets the session cookie
-(``BASIC_AUTH_LOGIN``), so a client may send its password once and the cookie
-after that. An unauthenticated request gets a 401 JSON body with a
-``WWW-Authenticate: Basic realm="example_app"`` header, because this
-blueprint is listed in :attr:`LoginManager.api_blueprints`.
+(``SESSIONAUTH_BASIC_AUTH_LOGIN``), so a client may send its password once
+and the cookie after that. An unauthenticated request gets a 401 JSON body
+with a ``WWW-Authenticate: Basic realm="example_app"`` header (the realm is
+``SESSIONAUTH_BASIC_AUTH_REALM``), because this blueprint is listed in
+:attr:`LoginManager.api_blueprints`.
 
 Why the API needs no CSRF token
 -------------------------------

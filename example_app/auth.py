@@ -89,8 +89,8 @@ def logout() -> ResponseReturnValue:
 @login_required
 def reauthenticate() -> ResponseReturnValue:
     """The ``refresh_view``: a user whose login is not fresh (restored from the
-    remember cookie, or older than ``FRESH_LOGIN_MAX_AGE``) proves who they
-    are again before a sensitive page opens.
+    remember cookie, or older than ``SESSIONAUTH_FRESH_LOGIN_MAX_AGE``) proves
+    who they are again before a sensitive page opens.
     """
     form = ReauthenticateForm()
     user = get_current_user()

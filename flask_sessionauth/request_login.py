@@ -164,11 +164,6 @@ class RequestLogin:
 
         return user  # type: ignore[no-any-return]
 
-    @property
-    def is_loaded(self) -> bool:
-        """Whether the request's user has been found already."""
-        return USER_KEY in self.g.__dict__
-
     def set_user(self, user: t.Any) -> None:
         """Make ``user`` the user of the request."""
         self.loaded = user

@@ -1,6 +1,8 @@
 """What the test modules share besides fixtures: the user classes, a clock
-the tests move, an app builder, and readers of cookies, sessions, signals
-and redirects. The fixtures are in conftest.py.
+the tests move, an app builder, readers of cookies, sessions, signals and
+redirects, and the stored formats (the remember cookie, the session's
+``_id`` and ``_lifetime``) built and read independently of the package. The
+fixtures are in conftest.py.
 
 Test modules import these by name (``from helpers import User``). tests/ has
 no ``__init__.py``, so pytest puts it at the front of ``sys.path`` before it
@@ -11,12 +13,16 @@ same from the source tree and under tox, where the project root is not on
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import re
 import typing as t
 
 from flask import Flask
 from flask import redirect
 from flask.testing import FlaskClient
+from itsdangerous import Signer
 from werkzeug.test import TestResponse
 
 from flask_sessionauth import current_user
@@ -148,3 +154,127 @@ def empties_cookie(response: TestResponse, name: str) -> bool:
         header.startswith(f"{name}=;") or header.startswith(f'{name}="";')
         for header in response.headers.getlist("Set-Cookie")
     )
+
+
+# The stored formats, written out here from their description rather than
+# taken from the package, so that the tests compare the package with the
+# format and not with itself.
+
+#: The itsdangerous salt of remember cookies. The salt and the digest are
+#: part of the cookie's format: changing them would log every user out.
+REMEMBER_SALT = "flask-sessionauth.remember"
+
+
+class RememberFields(t.NamedTuple):
+    """What a remember cookie says: ``expires~seconds~token signature~user id``."""
+
+    #: When the cookie stops being valid, in Unix seconds.
+    expires_at: int
+    #: The duration of the login, in seconds.
+    seconds: float
+    #: The signature of the session token the login is bound to, if any.
+    token_signature: str | None
+    user_id: str
+
+
+def remember_signer(key: str | bytes) -> Signer:
+    """The remember cookie's signer for ``key`` alone."""
+    return Signer(key, salt=REMEMBER_SALT, digest_method=hashlib.sha256)
+
+
+def encode_user_id(user_id: str) -> str:
+    """A user id as the remember cookie holds it: URL-safe base64 of its
+    UTF-8, without ``=`` padding.
+    """
+    return base64.urlsafe_b64encode(user_id.encode("utf-8")).decode().rstrip("=")
+
+
+def remember_payload(
+    user_id: str,
+    expires_at: int,
+    seconds: float,
+    token_signature: str | None = None,
+) -> str:
+    """The signed text of a remember cookie: ``seconds`` as an int when it
+    is whole, an absent token signature empty.
+    """
+    duration = int(seconds) if float(seconds).is_integer() else seconds
+    signature = token_signature or ""
+    return f"{expires_at}~{duration}~{signature}~{encode_user_id(user_id)}"
+
+
+def signed_remember_cookie(key: str | bytes, payload: str) -> str:
+    """A remember cookie holding ``payload``, signed with ``key`` as a holder
+    of the key could make it, whatever the payload says. What is signed is
+    the UTF-8 of the text, as the app reads the cookie back.
+    """
+    return remember_signer(key).sign(payload.encode("utf-8")).decode("utf-8")
+
+
+def read_remember_cookie(value: str, key: str | bytes | None = None) -> RememberFields:
+    """What the remember cookie ``value`` says, in the format this extension
+    writes (a ``ValueError`` for anything else).
+
+    :param key: Verify the signature with this key alone (itsdangerous'
+        ``BadSignature`` if it was not made with it). Without it the
+        signature is not checked: anyone who holds the cookie can read it.
+    """
+    if key is None:
+        payload, sep, _ = value.rpartition(".")
+
+        if not sep:
+            raise ValueError(f"no signature: {value!r}")
+    else:
+        payload = remember_signer(key).unsign(value).decode("ascii")
+
+    expires, seconds, signature, uid = payload.split("~")
+
+    if not re.fullmatch(r"[0-9]{1,12}", expires):
+        raise ValueError(f"not an expiry time: {expires!r}")
+
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?(e[+-][0-9]+)?", seconds):
+        raise ValueError(f"not a duration: {seconds!r}")
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", uid):
+        raise ValueError(f"not unpadded URL-safe base64: {uid!r}")
+
+    padded = uid + "=" * (-len(uid) % 4)
+    raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+    return RememberFields(
+        int(expires), float(seconds), signature or None, raw.decode("utf-8")
+    )
+
+
+def short_identifier_of(digest: str) -> str:
+    """What a session this extension writes stores as ``_id`` for the
+    session protection identifier ``digest`` (flask-login's SHA-512, in
+    hex): the first 16 bytes of the digest in URL-safe base64 without
+    padding, 22 characters.
+    """
+    if not re.fullmatch(r"[0-9a-f]{128}", digest):
+        raise ValueError(f"not a SHA-512 hex digest: {digest!r}")
+
+    raw = bytes.fromhex(digest)[:16]
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def lifetime_stamp(login_at: int, seen_at: int) -> str:
+    """The session's ``_lifetime`` for a login made at ``login_at`` and last
+    seen at ``seen_at`` (Unix seconds): the two as unsigned big-endian
+    32-bit numbers, in standard base64 without its one ``=``, 11 characters.
+    """
+    packed = login_at.to_bytes(4, "big") + seen_at.to_bytes(4, "big")
+    encoded = base64.b64encode(packed).decode("ascii")
+    assert encoded.endswith("=") and not encoded.endswith("==")
+    return encoded[:-1]
+
+
+def read_lifetime(value: object) -> tuple[int, int]:
+    """The ``(login_at, seen_at)`` of a ``_lifetime`` stamp, which must be in
+    the format :func:`lifetime_stamp` writes (a ``ValueError`` otherwise).
+    """
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9+/]{11}", value):
+        raise ValueError(f"not a lifetime stamp: {value!r}")
+
+    packed = base64.b64decode(value + "=", validate=True)
+    return int.from_bytes(packed[:4], "big"), int.from_bytes(packed[4:], "big")

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import re
 import typing as t
 from collections import Counter
-from hashlib import sha256
 from urllib.parse import unquote
 
 import pytest
@@ -25,13 +23,14 @@ from flask import Flask
 from flask import jsonify
 from flask import redirect
 from flask import request
+from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from itsdangerous import BadData
-from itsdangerous import TimestampSigner
 from itsdangerous.encoding import base64_decode
 from itsdangerous.encoding import base64_encode
+from werkzeug.http import dump_cookie
 from werkzeug.test import TestResponse
 
 from flask_sessionauth import current_user
@@ -43,7 +42,11 @@ from flask_sessionauth.protection import create_identifier
 from flask_sessionauth.redirects import get_next_url
 from helpers import Clock
 from helpers import deletes_cookie
+from helpers import encode_user_id
 from helpers import is_redirect
+from helpers import remember_payload
+from helpers import short_identifier_of
+from helpers import signed_remember_cookie
 from helpers import TokenUser
 from helpers import User
 
@@ -167,6 +170,7 @@ def app(
             authenticated=current_user.is_authenticated,
             fresh=login_fresh(),
             had_cookie=REMEMBER in request.cookies,
+            cookie=request.cookies.get(REMEMBER),
             sent=sent,
         )
 
@@ -218,18 +222,14 @@ def swap_user(value: str, user_id: str) -> str:
     if sep and len(digest) == 128:
         return f"{user_id}|{digest}"
 
-    payload, _, rest = value.partition(".")
+    payload, sep, signature = value.rpartition(".")
+    fields = payload.split("~")
 
-    try:
-        data = json.loads(base64_decode(payload))
-    except (BadData, ValueError):
+    if not sep or len(fields) != 4:
         return value
 
-    if isinstance(data, list) and data:
-        data[0] = user_id
-
-    encoded = base64_encode(json.dumps(data, separators=(",", ":"))).decode()
-    return f"{encoded}.{rest}"
+    fields[3] = encode_user_id(user_id)
+    return "~".join(fields) + "." + signature
 
 
 MUTATIONS = (
@@ -291,9 +291,13 @@ def remember_cookies(
         return None, raw.decode("latin-1").replace("\r", "").replace("\n", "")
 
     if kind == "signed-shape":
-        # Three dot-separated base64 parts, as this extension's cookies are.
-        parts = st.binary(max_size=40).map(lambda b: base64_encode(b).decode())
-        return None, ".".join(draw(st.tuples(parts, parts, parts)))
+        # Four "~"-separated fields and a signature, as this extension's
+        # cookies are: digits, a number, base64, base64, then base64.
+        b64 = st.binary(max_size=40).map(lambda b: base64_encode(b).decode())
+        expires = st.integers(0, 10**13).map(str)
+        seconds = st.integers(-10, 2 * YEAR).map(str)
+        fields = draw(st.tuples(expires, seconds, b64, b64))
+        return None, "~".join(fields) + "." + draw(b64)
 
     owner, value = draw(st.sampled_from(valid))
     return owner, draw(mutated(value))
@@ -326,31 +330,53 @@ def test_fuzz_remember_cookie(
     assert outcomes.total() >= 1000
 
 
-class SignedAt(TimestampSigner):
-    """A remember-cookie signer whose clock says ``now``."""
-
-    def __init__(self, now: int) -> None:
-        super().__init__(
-            SECRET, salt="flask-sessionauth.remember", digest_method=sha256
-        )
-        self.now = now
-
-    def get_timestamp(self) -> int:
-        return self.now
-
-
 #: Durations that once overflowed the cookie's expiry date or never expired
-#: (see test_signed_remember_cookie_with_unusable_duration).
-EXTREME_DURATIONS = [
-    0,
-    -0.0,
-    251_702_300_800.0,
-    1e300,
-    10**400,
-    float("inf"),
-    float("-inf"),
-    float("nan"),
-]
+#: (see test_signed_remember_cookie_with_unusable_duration), as the cookie's
+#: text would say them.
+EXTREME_DURATIONS = {
+    "zero": "0",
+    "minus-zero": "-0.0",
+    "year-10000": "251702300800.0",
+    "1e300": "1e300",
+    "10**400": str(10**400),
+    "infinity": "inf",
+    "minus-infinity": "-inf",
+    "nan": "nan",
+}
+
+
+def send_remember(client: FlaskClient, value: str) -> dict[str, t.Any]:
+    """The ``/whoami`` body of a request with the remember cookie ``value``,
+    quoted as Werkzeug quotes a cookie it sets, so that any text reaches the
+    app as it is.
+    """
+    header = dump_cookie(REMEMBER, value, max_size=0).partition(";")[0]
+    response = client.get("/whoami", headers={"Cookie": header})
+    body = check(response)
+    assert body["cookie"] == value
+
+    if body["user"] is None:
+        # A refused cookie is deleted, not left to come back.
+        assert deletes_cookie(response, REMEMBER), value
+
+    return body
+
+
+def named_user(payload: str) -> str | None:
+    """The user id a payload's last field names, if it has four fields and
+    the last decodes as URL-safe base64 of UTF-8.
+    """
+    fields = payload.split("~")
+
+    if len(fields) != 4:
+        return None
+
+    uid = fields[3]
+
+    try:
+        return base64.urlsafe_b64decode(uid + "=" * (-len(uid) % 4)).decode("utf-8")
+    except ValueError:
+        return None
 
 
 def test_fuzz_remember_cookie_contents(
@@ -360,96 +386,110 @@ def test_fuzz_remember_cookie_contents(
     # are not what it writes: as if the format changed, or the key leaked.
     client = app.test_client(use_cookies=False)
     now = int(clock())
-    user_ids = st.sampled_from(["1", "2", "3", "7", "9", ""]) | json_values
-    durations = (
-        st.integers(-10, 2 * YEAR) | st.sampled_from(EXTREME_DURATIONS) | json_values
+    user_ids = st.sampled_from(["1", "2", "3", "7", "9", ""]) | st.text(max_size=20)
+    expires = (
+        st.integers(now - 2 * YEAR, now + 2 * YEAR)
+        | st.integers(-10, 10**13)
+        | st.sampled_from([now - 1, now, now + 60, now + 61])
+    ).map(str) | st.text(max_size=14)
+    seconds = (
+        st.integers(-10, 2 * YEAR).map(str)
+        | st.floats().map(repr)
+        | st.sampled_from(list(EXTREME_DURATIONS.values()))
+        | st.text(max_size=34)
     )
-    # An empty signature, for one, makes the cookie be re-issued.
-    signatures = st.sampled_from([None, ""]) | json_values
-    contents = st.tuples(user_ids, durations, signatures).map(list)
-    # What this extension writes, so that valid cookies are among the examples.
+    # An empty signature is no signature: user 7's login is then unbound.
+    signatures = st.sampled_from(["", "x"]) | st.text(max_size=300)
+    uids = user_ids.map(encode_user_id) | st.text(max_size=30)
+    four_fields = st.tuples(expires, seconds, signatures, uids).map("~".join)
+    other_shapes = st.lists(st.text(max_size=10), max_size=6).map("~".join)
+    # What this extension writes, so that valid cookies are among the examples:
+    # (user id, expiry from now, duration).
     proper = st.tuples(
-        st.sampled_from(["1", "2", "3", "7"]), st.integers(1, 2 * YEAR), st.none()
-    ).map(list)
-    signed_ats = (
-        st.integers(-60, 600).map(lambda age: now - age)
-        | st.integers(now - 2 * YEAR, now + 600)
-        | st.integers(0, 2**40)
+        st.sampled_from(["1", "2", "3", "7"]),
+        st.integers(-600, 2 * YEAR),
+        st.integers(1, 2 * YEAR),
     )
 
     outcomes = example_counts["remember_cookie_contents"] = Counter()
 
     @fuzz(400)
-    @given(
-        proper | contents | json_values,
-        signed_ats,
-    )
-    def holds(data: t.Any, signed_at: int) -> None:
-        response = client.get(
-            "/whoami", headers={"Cookie": f"{REMEMBER}={signed(data, signed_at)}"}
-        )
-        body = check(response)
+    @given(proper | four_fields | other_shapes | st.text(max_size=50))
+    def holds(case: tuple[str, int, int] | str) -> None:
+        if isinstance(case, tuple):
+            user_id, left, duration = case
+            payload = remember_payload(user_id, now + left, duration)
+        else:
+            payload = case
+
+        value = signed_remember_cookie(SECRET, payload)
+        body = send_remember(client, value)
         outcomes[f"user {body['user']}"] += 1
 
         if body["user"] is not None:
-            assert isinstance(data, list)
-            assert body["user"] == data[0]
-        else:
-            assert deletes_cookie(response, REMEMBER)
+            assert body["user"] == named_user(payload)
 
-        well_formed = (
-            isinstance(data, list)
-            and len(data) == 3
-            and data[0] in ("1", "2")
-            and type(data[1]) is int
-            and 0 < data[1] <= 2 * YEAR
-            and data[2] is None
-        )
+        if isinstance(case, tuple):
+            user_id, left, duration = case
+            # Valid until its expiry, and issued no later than now (give or
+            # take a minute's clock skew).
+            valid = 0 <= left and left - duration <= 60
 
-        if well_formed and 0 <= now - signed_at <= data[1]:
-            assert body["user"] == data[0]
+            if user_id in ("1", "2") and valid:
+                assert body["user"] == user_id
+            elif not valid:
+                assert body["user"] is None
 
     holds()
     assert outcomes.total() >= 400
 
 
-def signed(data: t.Any, signed_at: int) -> str:
-    """A remember cookie holding ``data``, signed with the app's key."""
-    payload = base64_encode(json.dumps(data, separators=(",", ":")))
-    return SignedAt(signed_at).sign(payload).decode()
-
-
 @pytest.mark.parametrize(
-    "data",
-    [
-        # An empty token signature makes the cookie be re-issued.
-        ["1", 251_702_300_800.0, ""],
-        ["1", 1e300, ""],
-        ["7", float("inf"), None],
-        ["1", 10**400, None],
-        ["1", float("nan"), None],
-    ],
-    ids=["year-10000", "1e300", "infinity", "10**400", "nan"],
+    "seconds", list(EXTREME_DURATIONS.values()), ids=list(EXTREME_DURATIONS)
 )
 def test_signed_remember_cookie_with_unusable_duration(
-    app: Flask, clock: Clock, data: list[t.Any]
+    app: Flask, clock: Clock, seconds: str
 ) -> None:
     # Found by test_fuzz_remember_cookie_contents. Only a holder of the key
-    # can sign such a cookie, but bad input must still fail soft.
+    # can sign such a cookie, but bad input must still fail soft. Refreshed on
+    # each request, an accepted cookie would be issued again for its
+    # duration: a duration out of range must not get that far.
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
     client = app.test_client(use_cookies=False)
-    value = signed(data, int(clock()))
-    response = client.get("/whoami", headers={"Cookie": f"{REMEMBER}={value}"})
+    payload = f"{int(clock()) + 3600}~{seconds}~~{encode_user_id('1')}"
+    value = signed_remember_cookie(SECRET, payload)
 
-    assert check(response)["user"] is None
-    assert deletes_cookie(response, REMEMBER)
+    assert send_remember(client, value)["user"] is None
+
+
+def test_signed_remember_cookie_with_the_longest_duration(
+    app: Flask, clock: Clock
+) -> None:
+    # The control for the test above: a hundred years, the longest duration
+    # a cookie may say, is accepted and issued again without error.
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = True
+    client = app.test_client(use_cookies=False)
+    hundred_years = 100 * 365 * 24 * 3600
+    payload = remember_payload("1", int(clock()) + 3600, hundred_years)
+    header = f"{REMEMBER}={signed_remember_cookie(SECRET, payload)}"
+    response = client.get("/whoami", headers={"Cookie": header})
+
+    assert check(response)["user"] == "1"
+    assert any(
+        h.startswith(f"{REMEMBER}=") for h in response.headers.getlist("Set-Cookie")
+    )
+    assert not deletes_cookie(response, REMEMBER)
 
 
 # (b) Session contents
 
 
 @pytest.fixture
-def identifiers(app: Flask) -> tuple[str, str]:
-    """The test client's session-protection identifier, short and full."""
+def identifiers(app: Flask) -> tuple[str, str, str]:
+    """The test client's session-protection identifier as sessions store it:
+    short (this extension), full (flask-login) and the first 32 hex digits
+    (this extension's 0.1.0).
+    """
     client = app.test_client()
     client.get("/login/1")
 
@@ -457,8 +497,8 @@ def identifiers(app: Flask) -> tuple[str, str]:
         short = sess["_id"]
 
     full = client.get("/identifier").text
-    assert full.startswith(short)
-    return short, full
+    assert short == short_identifier_of(full)
+    return short, full, full[:32]
 
 
 def same_bytes(signature: str, expected: str) -> bool:
@@ -471,7 +511,7 @@ def same_bytes(signature: str, expected: str) -> bool:
 def session_outcomes(
     data: dict[str, t.Any],
     mode: str | None,
-    identifiers: tuple[str, str],
+    identifiers: tuple[str, str, str],
     users: dict[str, User],
     token_signature: str,
 ) -> set[str | None]:
@@ -511,7 +551,7 @@ def session_outcomes(
 def test_fuzz_session_contents(
     app: Flask,
     users: dict[str, User],
-    identifiers: tuple[str, str],
+    identifiers: tuple[str, str, str],
     mode: str | None,
     example_counts: dict[str, Counter[str]],
 ) -> None:

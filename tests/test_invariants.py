@@ -85,6 +85,7 @@ from flask_sessionauth import LoginManager
 from flask_sessionauth import logout_user
 from flask_sessionauth import rebind_session
 from flask_sessionauth import UserMixin
+from helpers import read_lifetime
 
 SESSION = "session"
 REMEMBER = "remember_token"
@@ -963,7 +964,8 @@ class LoginMachine(RuleBasedStateMachine):
     def lifetime_state(self, value: str) -> tuple[bool, ...]:
         """How the session's own timestamps stand against the clock: whether
         the login is past a timeout, and whether a request rewrites its
-        last-seen time (``_lifetime`` holds ``"<login_at>:<seen_at>"``).
+        last-seen time (``_lifetime`` holds both, packed: see
+        ``helpers.read_lifetime``).
         """
         data: object
 
@@ -982,9 +984,8 @@ class LoginMachine(RuleBasedStateMachine):
         stamp = data.get("_lifetime")
         login = use = None
 
-        if isinstance(stamp, str):
-            made, _, seen = stamp.partition(":")
-            login, use = int(made), int(seen)
+        if stamp is not None:
+            login, use = read_lifetime(stamp)
 
         return (
             login is None,

@@ -15,8 +15,6 @@ on every Flask version, so the other tests run everywhere.
 
 from __future__ import annotations
 
-import json
-import typing as t
 from hashlib import sha1
 from hashlib import sha256
 from importlib.metadata import version
@@ -28,15 +26,17 @@ from flask.sessions import session_json_serializer
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 from itsdangerous import Signer
-from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode
 
 from flask_sessionauth import encode_cookie
 from flask_sessionauth import LoginManager
+from helpers import Clock
 from helpers import cookie_value
 from helpers import deletes_cookie
 from helpers import make_app
+from helpers import read_remember_cookie
+from helpers import remember_signer
+from helpers import RememberFields
 from helpers import TokenUser
 
 SESSION = "session"
@@ -61,10 +61,7 @@ needs_flask_fallbacks = pytest.mark.skipif(
 
 # Verifying cookies independently of the app. The salts and digests are part
 # of the cookie format: changing them would log every user out on upgrade.
-
-
-def remember_signer(key: str) -> TimestampSigner:
-    return TimestampSigner(key, salt="flask-sessionauth.remember", digest_method=sha256)
+# The remember cookie's signer is helpers.remember_signer.
 
 
 def token_signature(key: str, token: str) -> str:
@@ -82,10 +79,9 @@ def session_serializer(key: str) -> URLSafeTimedSerializer:
     )
 
 
-def remember_payload(value: str, key: str) -> t.Any:
-    """The data of a remember cookie, verified with ``key`` alone."""
-    payload = remember_signer(key).unsign(value)
-    return json.loads(base64_decode(payload))
+def remember_payload(value: str, key: str) -> RememberFields:
+    """What a remember cookie says, verified with ``key`` alone."""
+    return read_remember_cookie(value, key)
 
 
 # The app
@@ -151,11 +147,13 @@ def log_in(app: Flask) -> dict[str, str]:
 # Before rotating: what the old key signs
 
 
-def test_cookies_before_rotation_are_signed_with_the_old_key(app: Flask) -> None:
+def test_cookies_before_rotation_are_signed_with_the_old_key(
+    app: Flask, clock: Clock
+) -> None:
     values = log_in(app)
 
-    user_id, seconds, signature = remember_payload(values[REMEMBER], OLD)
-    assert (user_id, seconds) == ("7", YEAR)
+    expires_at, seconds, signature, user_id = remember_payload(values[REMEMBER], OLD)
+    assert (user_id, seconds, expires_at) == ("7", YEAR, int(clock.now) + YEAR)
     assert signature == token_signature(OLD, TOKEN)
     data = session_serializer(OLD).loads(values[SESSION])
     assert data["_token_sig"] == signature
@@ -178,7 +176,7 @@ def test_remember_cookie_stays_valid_after_rotation(app: Flask) -> None:
     # Accepted, and re-issued under the new key so it outlives the old one.
     reissued = cookie_value(client, REMEMBER)
     assert reissued is not None and reissued != values[REMEMBER]
-    assert remember_payload(reissued, NEW)[0] == "7"
+    assert remember_payload(reissued, NEW).user_id == "7"
     assert not deletes_cookie(response, REMEMBER)
 
 
@@ -225,7 +223,7 @@ def test_legacy_remember_cookie_stays_valid_after_rotation(app: Flask) -> None:
     upgraded = cookie_value(client, REMEMBER)
     assert upgraded is not None
     assert upgraded != legacy
-    user_id, seconds, signature = remember_payload(upgraded, NEW)
+    _, seconds, signature, user_id = remember_payload(upgraded, NEW)
     assert (user_id, seconds) == ("7", YEAR)
     assert signature == token_signature(NEW, TOKEN)
 
@@ -234,7 +232,7 @@ def test_cookies_issued_after_rotation_use_the_new_key_only(app: Flask) -> None:
     rotate(app)
     values = log_in(app)
 
-    user_id, seconds, signature = remember_payload(values[REMEMBER], NEW)
+    _, seconds, signature, user_id = remember_payload(values[REMEMBER], NEW)
     assert (user_id, seconds) == ("7", YEAR)
     assert signature == token_signature(NEW, TOKEN)
     assert signature != token_signature(OLD, TOKEN)

@@ -31,6 +31,8 @@ from helpers import Clock
 from helpers import cookie_value
 from helpers import deletes_cookie
 from helpers import is_redirect
+from helpers import lifetime_stamp
+from helpers import read_lifetime
 from helpers import recording
 from helpers import session_data
 from helpers import User
@@ -89,10 +91,7 @@ def login(client: FlaskClient, *, remember: bool = False) -> None:
 
 def login_times(client: FlaskClient) -> tuple[int, int]:
     """When the client's login was made and last seen, from ``_lifetime``."""
-    value = session_data(client)["_lifetime"]
-    assert isinstance(value, str)
-    login_at, seen_at = value.split(":")
-    return int(login_at), int(seen_at)
+    return read_lifetime(session_data(client)["_lifetime"])
 
 
 def sets_session_cookie(response: TestResponse) -> bool:
@@ -170,7 +169,8 @@ def test_off_by_default_writes_no_timestamps(
 
 def test_login_writes_both_timestamps(client: FlaskClient, clock: Clock) -> None:
     login(client)
-    assert session_data(client)["_lifetime"] == f"{int(clock.now)}:{int(clock.now)}"
+    now = int(clock.now)
+    assert session_data(client)["_lifetime"] == lifetime_stamp(now, now)
     assert login_times(client) == (int(clock.now), int(clock.now))
 
 
@@ -582,35 +582,73 @@ def test_turning_the_timeouts_on_keeps_existing_logins_only_until_the_deadline(
 
 
 NOW = 1_700_000_000
+#: The latest time the stamp can hold, early in 2106.
+LAST_TIME = 2**32 - 1
+STAMP = lifetime_stamp(NOW, NOW)
+
+
+def test_a_stamp_written_by_hand_keeps_the_login(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    # The control for the hostile values below: a stamp in the format,
+    # written into the session as they are, is read as the times it holds.
+    app.config["SESSION_PROTECTION"] = None
+    clock.now = NOW
+    login(client)
+
+    with client.session_transaction() as sess:
+        sess["_lifetime"] = lifetime_stamp(NOW - ABSOLUTE + 10, NOW - 20)
+
+    with recording(session_expired) as calls:
+        assert client.get("/").text == "user:1"
+
+    assert calls == []
+    assert login_times(client) == (NOW - ABSOLUTE + 10, NOW - 20)
+    clock.advance(11)
+    assert client.get("/").text == "anonymous"
 
 
 @pytest.mark.parametrize("idle_on", [True, False])
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        1700000000,
-        True,
-        math.nan,
-        [NOW, NOW],
-        {"t": NOW},
-        "",
-        "1700000000",
-        "abc:def",
-        "nan:nan",
-        "inf:inf",
-        "1700000000.5:1700000000",
-        f"-5:{NOW}",
-        f"{NOW}:-5",
-        f"{NOW + 3600}:{NOW + 3600}",
-        f"{NOW}:{NOW + 3600}",
-        f"{NOW}:{NOW - 10}",  # last seen before it was made
-        f"{10**30}:{10**30}",
-        "9" * 5000 + ":1",
-        f"{NOW}:{NOW}:{NOW}",
+        # Not a string.
+        pytest.param(1700000000, None, id="int"),
+        pytest.param(True, None, id="bool"),
+        pytest.param(math.nan, None, id="nan"),
+        pytest.param([NOW, NOW], None, id="list"),
+        pytest.param({"t": NOW}, None, id="dict"),
+        pytest.param(STAMP.encode(), None, id="bytes"),
+        # Not 11 characters.
+        pytest.param("", None, id="empty"),
+        pytest.param(f"{NOW}:{NOW}", None, id="decimal"),
+        pytest.param(STAMP[:-1], None, id="10-chars"),
+        pytest.param(STAMP + "=", None, id="padded"),
+        pytest.param(STAMP + "A", None, id="12-chars"),
+        pytest.param("9" * 5000, None, id="5000-chars"),
+        # 11 characters, not the base64 of 8 bytes.
+        pytest.param("!" * 11, None, id="punctuation"),
+        pytest.param("-" + STAMP[1:], None, id="url-safe-alphabet"),
+        pytest.param(" " + STAMP[1:], None, id="space"),
+        pytest.param("\xe9" + STAMP[1:], None, id="non-ascii"),
+        pytest.param(STAMP[:8] + "===", None, id="inner-padding"),
+        # Times that cannot be.
+        pytest.param(lifetime_stamp(NOW + 3600, NOW + 3600), None, id="made-ahead"),
+        pytest.param(lifetime_stamp(NOW, NOW + 3600), None, id="seen-ahead"),
+        pytest.param(lifetime_stamp(NOW, NOW - 10), None, id="seen-before-made"),
+        pytest.param(lifetime_stamp(LAST_TIME, LAST_TIME), None, id="year-2106"),
+        # The earliest times the stamp holds: a login far too old.
+        pytest.param(lifetime_stamp(0, 0), "absolute", id="epoch"),
+        pytest.param(lifetime_stamp(0, NOW), "absolute", id="made-at-epoch"),
     ],
 )
 def test_hostile_times_end_the_login(
-    app: Flask, client: FlaskClient, clock: Clock, value: object, idle_on: bool
+    app: Flask,
+    client: FlaskClient,
+    clock: Clock,
+    value: object,
+    reason: str | None,
+    idle_on: bool,
 ) -> None:
     app.config["SESSION_PROTECTION"] = None
 
@@ -628,7 +666,11 @@ def test_hostile_times_end_the_login(
 
     assert response.status_code == 200
     assert response.text == "anonymous"
-    reason = "idle" if idle_on else "absolute"
+
+    if reason is None:
+        # A stamp that is not one, or times that cannot be.
+        reason = "idle" if idle_on else "absolute"
+
     assert [kwargs["reason"] for _, kwargs in calls] == [reason]
     assert "_lifetime" not in session_data(client)
 

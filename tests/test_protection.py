@@ -27,6 +27,7 @@ from helpers import empties_cookie
 from helpers import make_app
 from helpers import recording
 from helpers import session_data
+from helpers import short_identifier_of
 from helpers import User
 
 Mode = t.Literal["basic", "strong"] | None
@@ -120,9 +121,11 @@ def test_identifier_matches_flask_login(
         theirs = flask_login.utils._create_identifier()
         full = create_identifier()
 
-    # The same SHA-512 as flask-login; sessions store its first 32 digits.
+    # The same SHA-512 as flask-login; sessions store its first 128 bits, in
+    # 22 characters of URL-safe base64.
     assert full == theirs
-    assert ours == theirs[:SHORT_IDENTIFIER_LENGTH]
+    assert ours == short_identifier_of(theirs)
+    assert len(ours) == SHORT_IDENTIFIER_LENGTH == 22
 
 
 def test_identifier_ignores_x_forwarded_for(app: Flask) -> None:
@@ -141,8 +144,8 @@ def test_identifier_ignores_x_forwarded_for(app: Flask) -> None:
     with app.test_request_context(environ_base=HOME, headers=forwarded):
         trusting = flask_login.utils._create_identifier()
 
-    assert ours == plain[:SHORT_IDENTIFIER_LENGTH]
-    assert ours != trusting[:SHORT_IDENTIFIER_LENGTH]
+    assert ours == short_identifier_of(plain)
+    assert ours != short_identifier_of(trusting)
 
     app.config["SESSION_PROTECTION"] = "strong"
     spoofed = {"X-Forwarded-For": "198.51.100.7"}
@@ -167,8 +170,8 @@ def test_session_identifier_uses_flask_login_formula(
     with app.test_request_context(headers=headers, environ_base=environ):
         expected = flask_login.utils._create_identifier()
         login_user(users["1"])
-        # flask-login's SHA-512, of which sessions keep the first 32 digits.
-        assert session["_id"] == expected[:32]
+        # flask-login's SHA-512, of which sessions keep the first 128 bits.
+        assert session["_id"] == short_identifier_of(expected)
 
 
 def test_session_identifier_ignores_x_forwarded_for(
@@ -233,6 +236,29 @@ def test_flask_login_remember_cookie_is_accepted(
     assert client.get("/fresh").text == "1:False"
     client.delete_cookie("session")
     assert client.get("/fresh").text == "1:False"
+
+
+@pytest.mark.parametrize("mode", ["basic", "strong"])
+def test_hex_identifier_of_0_1_0_is_accepted(app: Flask, mode: Mode) -> None:
+    # Sessions 0.1.0 wrote store the identifier's first 32 hex digits: they
+    # still match this client, and no other.
+    app.config["SESSION_PROTECTION"] = mode
+    client = logged_in_client(app)
+
+    with app.test_request_context(environ_base=HOME):
+        digest = flask_login.utils._create_identifier()
+
+    with client.session_transaction() as sess:
+        assert sess["_id"] == short_identifier_of(digest)
+        sess["_id"] = digest[:32]
+
+    with recording(session_protected) as calls:
+        assert client.get("/fresh", environ_base=HOME).text == "1:True"
+        assert calls == []
+        response = client.get("/fresh", environ_base={**HOME, **CHANGES["both"]})
+
+    assert response.text == ("1:False" if mode == "basic" else "None:False")
+    assert calls == [(app, {})]
 
 
 @pytest.mark.parametrize(

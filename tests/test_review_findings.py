@@ -531,6 +531,41 @@ def test_plain_text_identifier_is_compared_in_full(
     )
 
 
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "0x" + "0" * 126,
+        "-" + "0" * 127,
+        "+" + "0" * 127,
+        " " + "0" * 127,
+        "0_" * 64,
+        "00 " * 42 + "00",
+        "A" * 128,
+        "0" * 127 + "\u00e9",
+    ],
+    ids=["0x", "minus", "plus", "space", "underscores", "spaced", "upper", "non-ascii"],
+)
+@pytest.mark.parametrize("mode", ["strong", "basic"])
+def test_plain_text_identifier_shaped_like_a_digest_is_no_server_error(
+    mode: str, agent: str, users: dict[str, User], clock: Clock
+) -> None:
+    """A plain-text identifier of 128 characters that integer or hex parsing
+    would half accept is hashed like any other text: logging in and using
+    the login from that client works, and another client is another client.
+    """
+    manager = LoginManager()
+    manager.identifier_generator = user_agent_only
+    app = review_app(users, clock, manager=manager, SESSION_PROTECTION=mode)
+    client = app.test_client()
+    assert client.get("/login/1", headers={"User-Agent": agent}).text == "ok"
+    assert client.get("/user-then-fresh", headers={"User-Agent": agent}).text == (
+        "1 fresh"
+    )
+    other = client.get("/user-then-fresh", headers={"User-Agent": "0" * 128})
+    assert other.status_code == 200
+    assert other.text == ("anonymous stale" if mode == "strong" else "1 stale")
+
+
 # N5: login_fresh() answers for a login protection has judged
 
 

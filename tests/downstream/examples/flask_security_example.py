@@ -92,7 +92,7 @@ def test_log_in_and_out_through_flask_security() -> None:
 
     with client.session_transaction() as session:
         # The login flask-sessionauth wrote: a short client identifier.
-        assert len(session["_id"]) == 32
+        assert len(session["_id"]) == 22
 
     client.post("/logout", json={})
     assert client.get("/", headers={"Accept": "application/json"}).status_code == 401
@@ -110,7 +110,7 @@ def test_remember_cookie_is_flask_sessionauth_s() -> None:
     )
     cookie = client.get_cookie("remember_token")
     assert cookie is not None
-    # Signed and timestamped, not flask-login's "id|digest".
+    # Signed, with its expiry inside, not flask-login's "id|digest".
     assert "|" not in cookie.value
 
     # A new browser with only the cookie is logged back in.
