@@ -222,7 +222,6 @@ def check(login: RequestLogin) -> bool:
     stored = login.stored
     now = login.manager.clock()
     value = stored.lifetime
-    fallback = "absolute" if found.idle is None else "idle"
 
     if value is None:
         until = unix_time(
@@ -241,7 +240,7 @@ def check(login: RequestLogin) -> bool:
     # Plausible: made no later than last seen, neither before 1970 nor
     # further ahead than the clocks of two servers may differ.
     if times is None or not 0 <= times[0] <= times[1] <= now + MAX_CLOCK_SKEW:
-        return expire(login, fallback)
+        return expire(login, "absolute" if found.idle is None else "idle")
 
     login_at, seen_at = times
 
