@@ -33,9 +33,14 @@ RESULTS = HERE / "results"
 
 BACKENDS = ("floor", "flask_login", "flask_sessionauth")
 SCENARIOS = ("session", "remember")
+#: Every scenario's title, for the budget lines: the chart shows only
+#: SCENARIOS, but inprocess.py has budgets for others too.
 SCENARIO_TITLES = {
     "session": "(a) session cookie",
     "remember": "(b) remember cookie only",
+    "lifetime": "(c) timeouts, no write",
+    "lifetime_write": "(d) timeouts, writing",
+    "anonymous": "(e) anonymous, 401",
 }
 COLOURS = {
     "floor": "#9aa0a6",
