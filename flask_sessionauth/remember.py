@@ -322,14 +322,22 @@ def sent(login: RequestLogin) -> RememberCookie | None:
     return read(config, login.manager.clock, value)
 
 
-def issue_for_login(login: RequestLogin, response: Response) -> None:
-    """Issue the remember cookie of the login the session holds, for the
-    duration it asked for, bound as the login is; nothing if it holds none.
+def issue_for_login(
+    login: RequestLogin, response: Response, expires_at: float | None = None
+) -> None:
+    """Issue the remember cookie of the login the session holds, bound as the
+    login is; nothing if it holds none.
+
+    :param expires_at: When the cookie stops being valid; by default the
+        duration the login asked for from now. A re-issue (a key rotation, a
+        binding, a rebind) passes the expiry of the cookie it replaces, so
+        that it never extends a cookie; a flask-login cookie has none to keep.
     """
     stored = login.stored
     user_id = stored.user_id
+    now = login.manager.clock()
 
-    if user_id is None:
+    if user_id is None or (expires_at is not None and expires_at <= now):
         return
 
     config = login.app.config
@@ -337,10 +345,11 @@ def issue_for_login(login: RequestLogin, response: Response) -> None:
     set_cookie(
         response,
         config,
-        login.manager.clock(),
+        now,
         str(user_id),
         duration(config, stored.remember_seconds),
         signature if isinstance(signature, str) else None,
+        expires_at=expires_at,
     )
 
 
@@ -358,39 +367,6 @@ def issue_for_checked_login(login: RequestLogin, response: Response) -> None:
         and str(getattr(user, login.manager.id_attribute)()) == str(stored.user_id)
     ):
         issue_for_login(login, response)
-
-
-def reissue(login: RequestLogin, response: Response, expires_at: float | None) -> None:
-    """Sign the session's login's remember cookie again, bound as the login
-    now is, keeping the expiry of the cookie it replaces: a re-issue (a key
-    rotation, a binding, a change of format, a rebind) never extends a
-    cookie. A legacy cookie has no expiry to keep; its replacement lasts the
-    login's duration from now.
-    """
-    clock = login.manager.clock
-    now = clock()
-
-    if expires_at is None:
-        issue_for_login(login, response)
-        return
-
-    stored = login.stored
-    user_id = stored.user_id
-
-    if user_id is None or expires_at <= now:
-        return
-
-    config = login.app.config
-    signature = stored.token_signature
-    set_cookie(
-        response,
-        config,
-        now,
-        str(user_id),
-        duration(config, stored.remember_seconds),
-        signature if isinstance(signature, str) else None,
-        expires_at=expires_at,
-    )
 
 
 def refresh(login: RequestLogin, response: Response) -> None:
@@ -472,7 +448,7 @@ def apply(login: RequestLogin, response: Response) -> None:
     elif work is CookieWork.SET:
         issue_for_login(login, response)
     elif work is CookieWork.REISSUE:
-        reissue(login, response, expires_at)
+        issue_for_login(login, response, expires_at)
 
 
 def after_request(response: Response) -> Response:
