@@ -42,6 +42,7 @@ from .mixins import session_token
 from .request_login import CookieWork
 from .request_login import LOGIN_KEY
 from .request_login import USER_KEY
+from .signing import binding
 from .signing import KeyMatch
 from .signing import Keyring
 from .signing import keyring
@@ -408,16 +409,11 @@ def refresh(login: RequestLogin, response: Response) -> None:
         # this cookie.
         return
 
-    keys = keyring(config)
     token = session_token(user)
     signature = None
 
     if token is not None:
-        signature = keys.binding(
-            token,
-            cookie.token_signature,
-            accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
-        )
+        signature = binding(config, token, cookie.token_signature)
 
         if signature is None:
             # Bound to a token that has changed since: a revoked cookie is

@@ -16,6 +16,7 @@ from .remember import sent
 from .request_login import CookieWork
 from .request_login import current_login
 from .signals import session_revoked
+from .signing import binding
 from .signing import KeyMatch
 from .signing import keyring
 
@@ -45,12 +46,7 @@ def check_binding(
         login.stored.token_signature if cookie is None else cookie.token_signature
     )
 
-    config = login.app.config
-    bound = keyring(config).binding(
-        token,
-        signature,
-        accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
-    )
+    bound = binding(login.app.config, token, signature)
 
     if bound is None:
         revoke(login, user)

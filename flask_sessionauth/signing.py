@@ -13,6 +13,8 @@ from hashlib import sha256
 from itsdangerous import BadSignature
 from itsdangerous import Signer
 
+from .config import setting
+
 if t.TYPE_CHECKING:
     from flask import Config
 
@@ -185,3 +187,15 @@ def keyring(config: Config) -> Keyring:
         return _cached_keyring(keys)
     except TypeError:  # an unhashable key
         return Keyring(list(keys))
+
+
+def binding(config: Config, token: str, signature: object) -> str | None:
+    """:meth:`Keyring.binding` with the app's keys, accepting an unbound
+    login or cookie as ``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS`` says: the
+    token signature ``signature`` carries from now on, or None when revoked.
+    """
+    return keyring(config).binding(
+        token,
+        signature,
+        accept_unbound=setting(config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"),
+    )
