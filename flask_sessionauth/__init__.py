@@ -24,12 +24,14 @@ from .login import confirm_login as confirm_login
 from .login import login_fresh as login_fresh
 from .login import login_remembered as login_remembered
 from .login import login_user as login_user
+from .login import logout_all as logout_all
 from .login import logout_user as logout_user
 from .login import set_login_view as set_login_view
 from .manager import LoginManager as LoginManager
 from .mixins import AnonymousUserMixin as AnonymousUserMixin
 from .mixins import UserMixin as UserMixin
 from .mixins import UserProtocol as UserProtocol
+from .realms import UnknownRealmError as UnknownRealmError
 from .redirects import get_next_url as get_next_url
 from .redirects import is_safe_redirect_url as is_safe_redirect_url
 from .remember import decode_cookie as decode_cookie
@@ -74,6 +76,7 @@ __all__ = [
     "FlaskLoginClient",
     "LoginManager",
     "SessionAuthClient",
+    "UnknownRealmError",
     "UserMixin",
     "UserProtocol",
     "api_view",
@@ -92,6 +95,7 @@ __all__ = [
     "login_required",
     "login_url",
     "login_user",
+    "logout_all",
     "logout_user",
     "make_next_param",
     "rebind_session",

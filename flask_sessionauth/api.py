@@ -14,8 +14,7 @@ from flask import request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .config import setting
-from .request_login import get_manager
+from .realms import realms
 
 if t.TYPE_CHECKING:
     from flask import Request
@@ -34,7 +33,8 @@ MAX_PASSWORD_LENGTH = 4096
 def is_api_request() -> bool:
     """Whether the current request should get JSON errors rather than
     redirects: its view was marked with :func:`api_view`, its blueprint is in
-    :attr:`LoginManager.api_blueprints`, or it prefers JSON to HTML.
+    the :attr:`LoginManager.api_blueprints` of any realm, or it prefers JSON
+    to HTML.
 
     .. versionadded:: 0.1.0
     """
@@ -45,10 +45,11 @@ def is_api_request() -> bool:
     if view is not None and getattr(view, "_sessionauth_api", False):
         return True
 
-    api_blueprints = get_manager(app).api_blueprints
+    for manager in realms(app).values():
+        api_blueprints = manager.api_blueprints
 
-    if api_blueprints and any(name in api_blueprints for name in req.blueprints):
-        return True
+        if api_blueprints and any(name in api_blueprints for name in req.blueprints):
+            return True
 
     accept = req.headers.get("Accept")
 
@@ -86,18 +87,17 @@ def api_view(view: C) -> C:
     return view
 
 
-def json_401(error: str, message: str, *, basic_realm: bool) -> Response:
+def json_401(error: str, message: str, *, basic_realm: str | None) -> Response:
     """A 401 response with the body ``{"error": ..., "message": ...}``.
 
-    :param basic_realm: Add ``WWW-Authenticate: Basic realm="..."``, the realm
-        being ``SESSIONAUTH_BASIC_AUTH_REALM``, quoted.
+    :param basic_realm: Add ``WWW-Authenticate: Basic realm="..."`` with
+        this realm (``SESSIONAUTH_BASIC_AUTH_REALM``), quoted.
     """
     response = jsonify(error=error, message=message)
     response.status_code = 401
 
-    if basic_realm:
-        realm = str(setting(current_app.config, "SESSIONAUTH_BASIC_AUTH_REALM"))
-        realm = realm.replace("\\", "\\\\").replace('"', '\\"')
+    if basic_realm is not None:
+        realm = basic_realm.replace("\\", "\\\\").replace('"', '\\"')
         response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
 
     return response

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import typing as t
+from collections.abc import Mapping
 from datetime import timedelta
 
-if t.TYPE_CHECKING:
-    from flask import Config
+#: A Flask config, or a realm's view of one (:class:`RealmConfig`).
+Config = t.Mapping[str, t.Any]
 
 #: The default name of the "remember me" cookie.
 COOKIE_NAME = "remember_token"
@@ -249,7 +250,33 @@ KEYS: dict[str, tuple[t.Any, t.Callable[[object, str], None]]] = {
     "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT": (None, _lifetime_key),
     "SESSIONAUTH_SESSION_IDLE_GRANULARITY": (None, _lifetime_key),
     "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL": (None, _moment),
+    "SESSIONAUTH_REALMS": (None, _anything),  # checked realm by realm
 }
+
+#: The keys a named realm may set for itself in ``SESSIONAUTH_REALMS``; it
+#: takes the app's value of every other key. Session protection, redirects,
+#: ``LOGIN_DISABLED`` and ``SESSIONAUTH_LOGOUT_CLEAR_SESSION`` are the app's.
+REALM_KEYS = frozenset(
+    {
+        "REMEMBER_COOKIE_NAME",
+        "REMEMBER_COOKIE_DURATION",
+        "REMEMBER_COOKIE_DOMAIN",
+        "REMEMBER_COOKIE_PATH",
+        "REMEMBER_COOKIE_SECURE",
+        "REMEMBER_COOKIE_HTTPONLY",
+        "REMEMBER_COOKIE_SAMESITE",
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST",
+        "AUTH_HEADER_NAME",
+        "SESSIONAUTH_FRESH_LOGIN_MAX_AGE",
+        "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS",
+        "SESSIONAUTH_BASIC_AUTH_LOGIN",
+        "SESSIONAUTH_BASIC_AUTH_REALM",
+        "SESSIONAUTH_SESSION_IDLE_TIMEOUT",
+        "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT",
+        "SESSIONAUTH_SESSION_IDLE_GRANULARITY",
+        "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL",
+    }
+)
 
 #: Every config key the extension reads, with its default.
 DEFAULTS: dict[str, t.Any] = {key: default for key, (default, _) in KEYS.items()}
@@ -295,6 +322,16 @@ def validate(config: Config) -> None:
         if key in config:
             check(config[key], key)
 
+    realms = config.get("SESSIONAUTH_REALMS")
+
+    if realms is not None and not isinstance(realms, Mapping):
+        raise TypeError(
+            "SESSIONAUTH_REALMS must be a dict of realm name to that realm's"
+            f" settings, not {realms!r}. For example: app.config"
+            "['SESSIONAUTH_REALMS'] = {'staff': {'REMEMBER_COOKIE_DURATION':"
+            " timedelta(hours=8)}}."
+        )
+
     fallbacks = config.get("SECRET_KEY_FALLBACKS")
 
     if isinstance(fallbacks, str | bytes):
@@ -303,3 +340,110 @@ def validate(config: Config) -> None:
             " a string would be read as one key per character. For example:"
             " app.config['SECRET_KEY_FALLBACKS'] = [old_key]."
         )
+
+
+def realm_overrides(config: Config, realm: str) -> Mapping[str, t.Any]:
+    """What ``SESSIONAUTH_REALMS`` sets for ``realm``: an empty mapping when
+    it sets nothing, or holds something that is not a mapping (refused by
+    :func:`validate_realm` at ``init_app``).
+    """
+    realms = config.get("SESSIONAUTH_REALMS")
+
+    if not isinstance(realms, Mapping):
+        return _NOTHING
+
+    found = realms.get(realm)
+    return found if isinstance(found, Mapping) else _NOTHING
+
+
+_NOTHING: Mapping[str, t.Any] = {}
+
+
+def validate_realm(config: Config, realm: str) -> None:
+    """Check what ``SESSIONAUTH_REALMS`` sets for ``realm``, at the realm's
+    ``init_app``.
+
+    :raises ValueError: A key may not be set per realm, or a value is not
+        valid.
+    :raises TypeError: The realm's entry is not a dict, or a value has the
+        wrong type.
+    """
+    realms = config.get("SESSIONAUTH_REALMS")
+    found = realms.get(realm) if isinstance(realms, Mapping) else None
+
+    if found is None:
+        return
+
+    if not isinstance(found, Mapping):
+        raise TypeError(
+            f"SESSIONAUTH_REALMS[{realm!r}] must be a dict of config keys, not"
+            f" {found!r}. For example: app.config['SESSIONAUTH_REALMS'] ="
+            f" {{{realm!r}: {{'REMEMBER_COOKIE_DURATION': timedelta(hours=8)}}}}."
+        )
+
+    for key, value in found.items():
+        if key not in REALM_KEYS:
+            raise ValueError(
+                f"SESSIONAUTH_REALMS[{realm!r}] sets {key!r}, which a realm cannot"
+                " set for itself: set it in app.config for the whole app. A"
+                f" realm may set: {', '.join(sorted(REALM_KEYS))}."
+            )
+
+        KEYS[key][1](value, f"SESSIONAUTH_REALMS[{realm!r}][{key!r}]")
+
+
+class RealmConfig(Mapping[str, t.Any]):
+    """A named realm's view of the app's config: what ``SESSIONAUTH_REALMS``
+    sets for the realm, and the app's value of every other key. It reads
+    the app's config on every lookup, so that a change to it is obeyed on
+    the next request.
+
+    A named realm's remember cookie is, unless set, the app's
+    ``REMEMBER_COOKIE_NAME`` followed by ``_<realm>`` (``remember_token_staff``),
+    and flask-login's cookie format is never accepted for it: flask-login
+    signed its cookies without a salt, so a cookie it made for one realm
+    would pass as another's.
+    """
+
+    __slots__ = ("config", "realm")
+
+    def __init__(self, config: Config, realm: str) -> None:
+        #: The app's config.
+        self.config = config
+        #: The realm's name.
+        self.realm = realm
+
+    def __getitem__(self, key: str) -> t.Any:
+        if key in REALM_KEYS:
+            overrides = realm_overrides(self.config, self.realm)
+
+            if key in overrides:
+                return overrides[key]
+
+            if key == "REMEMBER_COOKIE_NAME":
+                name = self.config.get(key, DEFAULTS[key])
+                return f"{name}_{self.realm}"
+        elif key == "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY":
+            return False
+
+        return self.config[key]
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(
+            {
+                *self.config,
+                *realm_overrides(self.config, self.realm),
+                "REMEMBER_COOKIE_NAME",
+                "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY",
+            }
+        )
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def realm_config(config: Config, realm: str | None) -> Config:
+    """The config as ``realm`` sees it: the app's own for the default realm
+    (None), a :class:`RealmConfig` for a named one.
+    """
+    return config if realm is None else RealmConfig(config, realm)

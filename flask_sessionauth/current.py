@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import current_app
 from flask import has_request_context
 from werkzeug.local import LocalProxy
 
+from .realms import realms
 from .request_login import current_login
 
 if t.TYPE_CHECKING:
@@ -19,10 +21,36 @@ def _user() -> UserProtocol:
 
 
 def user_context_processor() -> dict[str, t.Any]:
-    """Put :data:`current_user` into templates."""
-    # The proxy, not the user: a template that never looks at current_user
-    # costs no user load. Outside a request, flask-login gave None.
-    return {"current_user": current_user if has_request_context() else None}
+    """Put :data:`current_user` into templates, and each named realm's user
+    as ``current_<realm>`` (``current_staff``).
+    """
+    # Proxies, not users: a template that never looks at current_user costs
+    # no user load. Outside a request, flask-login gave None.
+    if not has_request_context():
+        return {"current_user": None}
+
+    found = realms(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
+
+    if len(found) < 2 and None in found:
+        return {"current_user": current_user}
+
+    return {
+        "current_user" if realm is None else f"current_{realm}": manager.current_user
+        for realm, manager in found.items()
+    }
+
+
+def user_of(realm: str | None) -> _CurrentUserProxy:
+    """A proxy like :data:`current_user` for the user of ``realm``: for the
+    default realm (None), :data:`current_user` itself.
+    """
+    if realm is None:
+        return current_user
+
+    def realm_user() -> UserProtocol:
+        return current_login(realm).user
+
+    return t.cast("_CurrentUserProxy", LocalProxy(realm_user))
 
 
 class _CurrentUserProxy(t.Protocol):

@@ -11,8 +11,8 @@ from flask import has_request_context
 
 from .config import EXEMPT_METHODS
 from .login import login_fresh
+from .realms import get_manager
 from .request_login import current_login
-from .request_login import get_manager
 
 if t.TYPE_CHECKING:
     from .manager import LoginManager
@@ -21,10 +21,10 @@ P = t.ParamSpec("P")
 R = t.TypeVar("R")
 
 
-def _refusal(fresh: bool) -> t.Any | None:
+def _refusal(fresh: bool, realm: str | None = None) -> t.Any | None:
     """The response that stops the view, or None to let it run."""
     try:
-        login = current_login()
+        login = current_login(realm)
     except RuntimeError:
         if has_request_context():
             raise
@@ -40,22 +40,22 @@ def _refusal(fresh: bool) -> t.Any | None:
     if not login.user.is_authenticated:
         return login.manager.unauthorized()
 
-    if fresh and not login_fresh():
+    if fresh and not login_fresh(realm=realm):
         return login.manager.needs_refresh()
 
     return None
 
 
-def _refusal_after_loading(fresh: bool) -> t.Any | None:
+def _refusal_after_loading(fresh: bool, realm: str | None = None) -> t.Any | None:
     """:func:`_refusal`, with the user loaded even when the request is let
     through unchecked (``OPTIONS``, ``LOGIN_DISABLED``), so that the body of
     an async view can read :data:`current_user` without running a loader
     inside its event loop.
     """
-    refusal = _refusal(fresh)
+    refusal = _refusal(fresh, realm)
 
     if refusal is None:
-        current_login().user  # noqa: B018 -- loads it
+        current_login(realm).user  # noqa: B018 -- loads it
 
     return refusal
 
@@ -73,18 +73,23 @@ def _has_async_callbacks(manager: LoginManager) -> bool:
     )
 
 
-def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
+def guard(
+    func: t.Callable[P, R], fresh: bool, realm: str | None = None
+) -> t.Callable[P, R]:
+    """Wrap a view so that only the logged-in users of ``realm`` (fresh
+    ones, if ``fresh``) reach it.
+    """
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-            if _has_async_callbacks(get_manager()):
+            if _has_async_callbacks(get_manager(realm=realm)):
                 # Async loaders are run to completion through asgiref, which
                 # cannot happen on this thread while its event loop runs.
                 # The thread sees the same request (contextvars are copied).
-                refusal = await asyncio.to_thread(_refusal_after_loading, fresh)
+                refusal = await asyncio.to_thread(_refusal_after_loading, fresh, realm)
             else:
-                refusal = _refusal(fresh)
+                refusal = _refusal(fresh, realm)
 
             if refusal is not None:
                 return refusal
@@ -95,7 +100,7 @@ def _guard(func: t.Callable[P, R], fresh: bool) -> t.Callable[P, R]:
 
     @functools.wraps(func)
     def view(*args: P.args, **kwargs: P.kwargs) -> R:
-        refusal = _refusal(fresh)
+        refusal = _refusal(fresh, realm)
 
         if refusal is not None:
             return refusal  # type: ignore[no-any-return]
@@ -119,7 +124,7 @@ def login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
         def profile():
             return render_template("profile.html")
     """
-    return _guard(func, fresh=False)
+    return guard(func, fresh=False)
 
 
 def fresh_login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
@@ -128,4 +133,4 @@ def fresh_login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
     :meth:`LoginManager.needs_refresh`. Use it on views that change a
     password or an email address.
     """
-    return _guard(func, fresh=True)
+    return guard(func, fresh=True)

@@ -31,9 +31,9 @@ from .config import unix_time
 from .signals import session_expired
 
 if t.TYPE_CHECKING:
-    from flask import Config
     from flask import Flask
 
+    from .config import Config
     from .request_login import RequestLogin
 
 logger = logging.getLogger("flask_sessionauth")
@@ -112,18 +112,19 @@ def _settings(idle: object, absolute: object, granularity: object) -> Lifetime:
     return Lifetime(idle_seconds, absolute_seconds, step, idle_seconds + step)
 
 
-def check_settings(app: Flask) -> None:
+def check_settings(app: Flask, config: Config | None = None) -> None:
     """Check the lifetime settings together, at ``init_app``: the
     granularity against the idle timeout, and a server-side session store's
     lifetime against the idle timeout.
 
+    :param config: The config as a realm sees it; by default the app's.
     :raises ValueError: They do not fit together.
     """
-    settings(app.config)
-    check_store_lifetime(app)
+    settings(app.config if config is None else config)
+    check_store_lifetime(app, config)
 
 
-def check_store_lifetime(app: Flask) -> None:
+def check_store_lifetime(app: Flask, config: Config | None = None) -> None:
     """Check that a server-side session store keeps a session for as long as
     the idle timeout needs: Flask-Session stores each session for
     ``PERMANENT_SESSION_LIFETIME`` after it was last written, and a session
@@ -135,7 +136,7 @@ def check_store_lifetime(app: Flask) -> None:
     if not callable(getattr(app.session_interface, "regenerate", None)):
         return
 
-    found = settings(app.config)
+    found = settings(app.config if config is None else config)
 
     if found is None or found.idle is None:
         return
@@ -184,11 +185,11 @@ def read_stamp(value: object) -> tuple[int, int] | None:
         return None
 
 
-def new_stamp(app: Flask, now: float) -> str | None:
+def new_stamp(config: Config, now: float) -> str | None:
     """The stamp of a login made now, or None when both timeouts are off:
     only apps with a timeout pay for the key in every session.
     """
-    if settings(app.config) is None:
+    if settings(config) is None:
         return None
 
     return stamp(int(now), int(now))
@@ -214,7 +215,7 @@ def check(login: RequestLogin) -> bool:
 
     :return: Whether the login survives.
     """
-    found = settings(login.app.config)
+    found = settings(login.config)
 
     if found is None:
         return True
@@ -225,7 +226,7 @@ def check(login: RequestLogin) -> bool:
 
     if value is None:
         until = unix_time(
-            setting(login.app.config, "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"),
+            setting(login.config, "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL"),
             "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL",
         )
 
@@ -273,6 +274,6 @@ def expire(login: RequestLogin, reason: str) -> bool:
 
     if session_expired.receivers:
         user = login.load_user(user_id)
-        session_expired.send(login.app, user=user, reason=reason)
+        session_expired.send(login.app, user=user, reason=reason, **login.extra)
 
     return False

@@ -10,6 +10,8 @@ from __future__ import annotations
 import typing as t
 from datetime import timedelta
 
+from flask import current_app
+
 from . import remember
 from .config import remember_seconds
 from .config import seconds
@@ -18,18 +20,19 @@ from .lifetime import new_stamp
 from .mixins import session_token
 from .protection import identify
 from .protection import short_identifier
+from .realms import get_manager
+from .realms import realms
 from .request_login import CookieWork
 from .request_login import current_login
-from .request_login import get_manager
 from .signals import user_logged_in
 from .signals import user_logged_out
 from .signals import user_login_confirmed
 from .signing import keyring
 
 if t.TYPE_CHECKING:
-    from flask import Flask
     from flask import Request
 
+    from .config import Config
     from .manager import LoginManager
     from .request_login import RequestLogin
     from .session_login import Field
@@ -41,6 +44,8 @@ def login_user(
     duration: timedelta | None = None,
     force: bool = False,
     fresh: bool = True,
+    *,
+    realm: str | None = None,
 ) -> bool:
     """Log ``user`` in for the rest of the session.
 
@@ -51,9 +56,12 @@ def login_user(
         ``REMEMBER_COOKIE_DURATION``.
     :param force: Log the user in even if ``user.is_active`` is false.
     :param fresh: Mark the login fresh (for :func:`fresh_login_required`).
+    :param realm: The realm to log the user in to; by default the default
+        realm. Logins in other realms stay.
     :return: True, or False when the user is inactive and not forced.
     :raises TypeError: ``duration`` is not a :class:`~datetime.timedelta`.
     :raises ValueError: ``duration`` is not positive, or over 100 years.
+    :raises UnknownRealmError: ``realm`` is not registered on the app.
 
     Each call starts a new login: a server-side session gets a new id
     (session fixation), what the session held of an earlier login is dropped,
@@ -63,7 +71,12 @@ def login_user(
     .. versionchanged:: 0.1.0
         Regenerates server-side session ids, drops earlier login state and
         binds the session to the user's session token.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
+    login = current_login(realm)
+
     if not force and not user.is_active:
         return False
 
@@ -81,7 +94,7 @@ def login_user(
         cookie_seconds = remember_seconds(duration, "duration")
 
     start_login(
-        current_login(),
+        login,
         user,
         fresh=fresh,
         remember_seconds=cookie_seconds,
@@ -109,7 +122,7 @@ def start_login(
     login.stored.write(
         app,
         new_login(
-            app,
+            login.config,
             login.manager,
             login.request,
             user,
@@ -120,7 +133,7 @@ def start_login(
 
     if set_cookie:
         login.settle_cookie(CookieWork.SET)
-    elif setting(app.config, "REMEMBER_COOKIE_NAME") in login.request.cookies:
+    elif setting(login.config, "REMEMBER_COOKIE_NAME") in login.request.cookies:
         # Whoever's cookie that is, it must not outlive this login.
         login.settle_cookie(CookieWork.CLEAR)
     else:
@@ -128,11 +141,11 @@ def start_login(
 
     login.ended = None
     login.set_user(user)
-    user_logged_in.send(app, user=user)
+    user_logged_in.send(app, user=user, **login.extra)
 
 
 def new_login(
-    app: Flask,
+    config: Config,
     manager: LoginManager,
     req: Request,
     user: t.Any,
@@ -140,7 +153,8 @@ def new_login(
     fresh: bool,
     remember_seconds: float | None = None,
 ) -> dict[Field, object]:
-    """The session values of a new login of ``user`` from ``req``, for
+    """The session values of a new login of ``user`` from ``req`` in
+    ``manager``'s realm, whose view of the config is ``config``, for
     :meth:`~.session_login.SessionLogin.write`.
 
     :param fresh: Whether the login is fresh (False for a login restored
@@ -152,12 +166,12 @@ def new_login(
         "user_id": getattr(user, manager.id_attribute)(),
         "fresh": fresh,
         "identifier": short_identifier(identify(req, manager.identifier_generator)),
-        "fresh_at": fresh_stamp(app.config, now) if fresh else None,
+        "fresh_at": fresh_stamp(config, now) if fresh else None,
         "token_signature": (
-            None if token is None else keyring(app.config).sign_token(token)
+            None if token is None else keyring(config).sign_token(token)
         ),
         "remember_seconds": remember_seconds,
-        "lifetime": new_stamp(app, now),
+        "lifetime": new_stamp(config, now),
     }
 
 
@@ -172,12 +186,17 @@ def fresh_stamp(config: t.Mapping[str, t.Any], now: float) -> int | None:
     return int(now)
 
 
-def logout_user() -> bool:
-    """Log the current user out: remove the login from the session and
-    delete the remember cookie. Always returns True.
+def logout_user(*, realm: str | None = None) -> bool:
+    """Log the current user of ``realm`` (by default the default realm) out:
+    remove the realm's login from the session and delete its remember
+    cookie. Logins in other realms stay; :func:`logout_all` ends them all.
+    Always returns True.
 
     With ``SESSIONAUTH_LOGOUT_CLEAR_SESSION`` set, the whole session is
-    cleared, not only the keys this extension owns.
+    cleared, not only the keys this extension owns, and so every realm is
+    logged out, as by :func:`logout_all`.
+
+    :raises UnknownRealmError: ``realm`` is not registered on the app.
 
     .. versionchanged:: 0.1.0
         Removes every key the extension owns, deletes the remember cookie with
@@ -188,37 +207,75 @@ def logout_user() -> bool:
         Deletes the remember cookie whether or not the request carried it:
         a cookie with its own ``REMEMBER_COOKIE_PATH`` is not sent to a
         logout view outside that path.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
-    login = current_login()
-    user = login.user
+    login = current_login(realm)
 
     if setting(login.app.config, "SESSIONAUTH_LOGOUT_CLEAR_SESSION"):
-        login.session.clear()
-    else:
-        login.stored.drop()
+        return logout_all()
 
-    login.settle_cookie(CookieWork.CLEAR)
-    user_logged_out.send(login.app, user=user)
-    login.set_user(login.manager.anonymous_user())
+    end_login(login)
     return True
 
 
-def confirm_login() -> None:
-    """Mark the current login fresh again, after the user proved who they
-    are (by re-entering their password, say).
+def logout_all() -> bool:
+    """Log the current users of every realm registered on the app out, as
+    :func:`logout_user` does for one. With
+    ``SESSIONAUTH_LOGOUT_CLEAR_SESSION`` set, the whole session is cleared
+    too. Always returns True.
+
+    .. versionadded:: 0.3.0
     """
-    login = current_login()
+    app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    logins = [current_login(realm) for realm in realms(app)]
+
+    for login in logins:
+        login.user  # noqa: B018 -- the user logging out, for the signal
+
+    if setting(app.config, "SESSIONAUTH_LOGOUT_CLEAR_SESSION") and logins:
+        logins[0].session.clear()
+
+    for login in logins:
+        end_login(login)
+
+    return True
+
+
+def end_login(login: RequestLogin) -> None:
+    """Log ``login``'s user out: drop the realm's login from the session,
+    delete its remember cookie, send
+    :data:`~flask_sessionauth.user_logged_out` and make the request's user
+    of the realm anonymous.
+    """
+    user = login.user
+    login.stored.drop()
+    login.settle_cookie(CookieWork.CLEAR)
+    user_logged_out.send(login.app, user=user, **login.extra)
+    login.set_user(login.manager.anonymous_user())
+
+
+def confirm_login(*, realm: str | None = None) -> None:
+    """Mark the current login of ``realm`` (by default the default realm)
+    fresh again, after the user proved who they are (by re-entering their
+    password, say).
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
+    """
+    login = current_login(realm)
     manager = login.manager
     stored = login.stored
     stored.fresh = True
-    stored.fresh_at = fresh_stamp(login.app.config, manager.clock())
+    stored.fresh_at = fresh_stamp(login.config, manager.clock())
     stored.identifier = short_identifier(
         identify(login.request, manager.identifier_generator)
     )
-    user_login_confirmed.send(login.app)
+    user_login_confirmed.send(login.app, **login.extra)
 
 
-def login_fresh() -> bool:
+def login_fresh(*, realm: str | None = None) -> bool:
     """Whether the current login is fresh: made by :func:`login_user` with
     ``fresh=True`` or confirmed by :func:`confirm_login`, rather than restored
     from the remember cookie, and not older than
@@ -232,8 +289,11 @@ def login_fresh() -> bool:
 
     .. versionchanged:: 0.2.0
         Loads the user first (review finding N5).
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
-    login = current_login()
+    login = current_login(realm)
     login.user  # noqa: B018 -- loading it runs protection and the timeouts
     stored = login.stored
 
@@ -241,7 +301,7 @@ def login_fresh() -> bool:
         return False
 
     max_age = seconds(
-        setting(login.app.config, "SESSIONAUTH_FRESH_LOGIN_MAX_AGE"),
+        setting(login.config, "SESSIONAUTH_FRESH_LOGIN_MAX_AGE"),
         "SESSIONAUTH_FRESH_LOGIN_MAX_AGE",
     )
 
@@ -257,22 +317,31 @@ def login_fresh() -> bool:
     return login.manager.clock() - fresh_at <= max_age
 
 
-def login_remembered() -> bool:
-    """Whether the request carries a valid remember cookie (correctly
-    signed, not expired, in an accepted format) that this response is not
-    deleting. As in flask-login, the cookie's user is not compared with the
-    logged-in user.
+def login_remembered(*, realm: str | None = None) -> bool:
+    """Whether the request carries a valid remember cookie of ``realm`` (by
+    default the default realm): correctly signed, not expired, in an
+    accepted format, and not being deleted by this response. As in
+    flask-login, the cookie's user is not compared with the logged-in user.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
-    return remember.sent(current_login()) is not None
+    return remember.sent(current_login(realm)) is not None
 
 
-def set_login_view(login_view: str, blueprint: t.Any = None) -> None:
-    """Set the login view of the app, or of ``blueprint``.
+def set_login_view(
+    login_view: str, blueprint: t.Any = None, *, realm: str | None = None
+) -> None:
+    """Set the login view of the app, or of ``blueprint``, for ``realm`` (by
+    default the default realm).
 
     Once a blueprint has its own login view, the app's moves into
     :attr:`LoginManager.blueprint_login_views` under the ``None`` key.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
-    manager: LoginManager = get_manager()
+    manager: LoginManager = get_manager(realm=realm)
 
     if blueprint is None and not manager.blueprint_login_views:
         manager.login_view = login_view

@@ -17,6 +17,8 @@ from flask import flash
 from flask import has_app_context
 from flask import request
 
+from . import decorators
+from . import login as logins
 from . import pipeline
 from . import remember
 from .api import is_api_request
@@ -24,26 +26,38 @@ from .api import json_401
 from .config import ID_ATTRIBUTE
 from .config import LOGIN_MESSAGE
 from .config import LOGIN_MESSAGE_CATEGORY
+from .config import realm_config
 from .config import REFRESH_MESSAGE
 from .config import REFRESH_MESSAGE_CATEGORY
 from .config import SESSION_EXPIRED_MESSAGE
 from .config import SessionProtection
+from .config import setting
 from .config import validate
+from .config import validate_realm
 from .current import user_context_processor
+from .current import user_of
 from .lifetime import check_settings
 from .mixins import AnonymousUserMixin
 from .protection import create_identifier
 from .protection import protection_failed
+from .realms import check_realm_name
+from .realms import EXTENSION_KEY
+from .realms import realms
+from .realms import register
+from .realms import signal_extra
 from .request_login import current_login
-from .request_login import EXTENSION_KEY
+from .revocation import rebind_session
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
 from .urls import redirect_to_view
 
 if t.TYPE_CHECKING:
+    from datetime import timedelta
+
     from flask import Flask
     from werkzeug.wrappers import Response as BaseResponse
 
+    from .current import _CurrentUserProxy
     from .mixins import UserProtocol
     from .request_login import RequestLogin
 
@@ -52,6 +66,8 @@ logger = logging.getLogger("flask_sessionauth")
 #: A callable that may be a coroutine function; it is run through
 #: :meth:`flask.Flask.ensure_sync`.
 C = t.TypeVar("C", bound=t.Callable[..., t.Any])
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
 ResponseReturn = t.Any
 
 
@@ -116,16 +132,37 @@ class LoginManager:
 
     :param app: The app to register with now.
     :param add_context_processor: Make ``current_user`` available in
-        templates.
+        templates (and ``current_<realm>`` for a named realm).
+    :param realm: The name of the realm this manager logs users in to, for
+        an app with several kinds of users (see :doc:`howto-realms`). None,
+        the default, is the default realm, with flask-login's session keys
+        and remember cookie.
+    :raises ValueError: ``realm`` is not a valid realm name.
 
     .. versionchanged:: 0.2.0
         Registering a manager on an app that already has one replaces it, as
         in flask-login (0.1.0 raised a :exc:`RuntimeError`).
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
 
     def __init__(
-        self, app: Flask | None = None, add_context_processor: bool = True
+        self,
+        app: Flask | None = None,
+        add_context_processor: bool = True,
+        *,
+        realm: str | None = None,
     ) -> None:
+        #: The name of the manager's realm, None for the default realm.
+        #:
+        #: .. versionadded:: 0.3.0
+        self.realm: str | None = check_realm_name(realm)
+        #: The user of the realm in the current request, as a proxy: for
+        #: the default realm, :data:`~flask_sessionauth.current_user`.
+        #:
+        #: .. versionadded:: 0.3.0
+        self.current_user: _CurrentUserProxy = user_of(self.realm)
         #: The class or factory that makes the user when nobody is logged in.
         self.anonymous_user: t.Callable[[], UserProtocol] = AnonymousUserMixin
         #: The endpoint (or URL) of the login page. Without one,
@@ -214,7 +251,12 @@ class LoginManager:
             Replaces a manager registered earlier instead of raising a
             :exc:`RuntimeError`.
         """
-        registered = app.extensions.get(EXTENSION_KEY)
+        realm = self.realm
+
+        if realm is None:
+            registered = app.extensions.get(EXTENSION_KEY)
+        else:
+            registered = realms(app).get(realm)
 
         if registered is self:
             return
@@ -227,24 +269,34 @@ class LoginManager:
                 )
 
         validate(app.config)
-        check_settings(app)
 
-        if registered is not None:
+        if realm is not None:
+            validate_realm(app.config, realm)
+
+        check_settings(app, realm_config(app.config, realm))
+
+        if register(app, self) is not None:
             logger.debug(
                 "Replaced the LoginManager registered on app %r with another;"
                 " the earlier one is no longer used by this app.",
                 app.name,
             )
 
-        app.extensions[EXTENSION_KEY] = self
-        # Code written for flask-login finds the manager here.
-        app.login_manager = self  # type: ignore[attr-defined]
+        if realm is None:
+            # Code written for flask-login finds the manager here.
+            app.login_manager = self  # type: ignore[attr-defined]
 
-        # The hook finds the app's manager when it runs, so it serves
-        # whichever manager is registered; it is added to an app once, and
-        # early, so that it runs after the app's own hooks.
-        if remember.after_request not in app.after_request_funcs.get(None, ()):
+        # The hooks find the app's managers when they run, so they serve
+        # whichever are registered; each is added to an app once, and early,
+        # so that it runs after the app's own hooks. The named realms' hook
+        # is added only to an app that has one.
+        hooks = app.after_request_funcs.get(None, ())
+
+        if remember.after_request not in hooks:
             app.after_request(remember.after_request)
+
+        if realm is not None and remember.after_request_realms not in hooks:
+            app.after_request(remember.after_request_realms)
 
         if (
             add_context_processor
@@ -367,12 +419,15 @@ class LoginManager:
             :attr:`session_expired_message` is flashed instead, and an API
             request gets ``{"error": "session_expired", ...}``.
         """
-        user_unauthorized.send(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
+        user_unauthorized.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            **signal_extra(self.realm),
+        )
 
         if self.unauthorized_callback is not None:
             return current_app.ensure_sync(self.unauthorized_callback)()
 
-        expired = current_login().ended in ("idle", "absolute")
+        expired = current_login(self.realm).ended in ("idle", "absolute")
 
         if is_api_request():
             if expired:
@@ -414,7 +469,10 @@ class LoginManager:
             API requests get a 401 JSON response,
             ``{"error": "needs_refresh", ...}``, instead of a redirect.
         """
-        user_needs_refresh.send(current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
+        user_needs_refresh.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            **signal_extra(self.realm),
+        )
 
         if self.needs_refresh_callback is not None:
             return current_app.ensure_sync(self.needs_refresh_callback)()
@@ -438,7 +496,79 @@ class LoginManager:
         flash(message, category=category)
 
     def _api_response(self, error: str, message: str) -> BaseResponse:
-        return json_401(error, message, basic_realm=self.loaders.basic_auth is not None)
+        basic_realm = None
+
+        if self.loaders.basic_auth is not None:
+            basic_realm = str(
+                setting(
+                    current_login(self.realm).config, "SESSIONAUTH_BASIC_AUTH_REALM"
+                )
+            )
+
+        return json_401(error, message, basic_realm=basic_realm)
+
+    # The realm's login, for code that holds the manager
+
+    def login_user(
+        self,
+        user: t.Any,
+        remember: bool = False,
+        duration: timedelta | None = None,
+        force: bool = False,
+        fresh: bool = True,
+    ) -> bool:
+        """:func:`~flask_sessionauth.login_user` in this manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        return logins.login_user(
+            user, remember, duration, force, fresh, realm=self.realm
+        )
+
+    def logout_user(self) -> bool:
+        """:func:`~flask_sessionauth.logout_user` in this manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        return logins.logout_user(realm=self.realm)
+
+    def confirm_login(self) -> None:
+        """:func:`~flask_sessionauth.confirm_login` in this manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        logins.confirm_login(realm=self.realm)
+
+    def login_fresh(self) -> bool:
+        """:func:`~flask_sessionauth.login_fresh` in this manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        return logins.login_fresh(realm=self.realm)
+
+    def rebind_session(self, user: t.Any = None) -> None:
+        """:func:`~flask_sessionauth.rebind_session` in this manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        rebind_session(user, realm=self.realm)
+
+    def login_required(self, func: t.Callable[P, R]) -> t.Callable[P, R]:
+        """:func:`~flask_sessionauth.login_required` for this manager's
+        realm: only the realm's logged-in users reach the view, and others
+        get this manager's :meth:`unauthorized`.
+
+        .. versionadded:: 0.3.0
+        """
+        return decorators.guard(func, fresh=False, realm=self.realm)
+
+    def fresh_login_required(self, func: t.Callable[P, R]) -> t.Callable[P, R]:
+        """:func:`~flask_sessionauth.fresh_login_required` for this
+        manager's realm.
+
+        .. versionadded:: 0.3.0
+        """
+        return decorators.guard(func, fresh=True, realm=self.realm)
 
     # Finding the user
 

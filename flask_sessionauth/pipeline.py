@@ -63,7 +63,7 @@ def run(login: RequestLogin) -> UserProtocol:
         )
 
     if user_accessed.receivers:
-        user_accessed.send(login.app)
+        user_accessed.send(login.app, **login.extra)
 
     user = None
 
@@ -87,8 +87,7 @@ def run(login: RequestLogin) -> UserProtocol:
     if user is None:
         user = manager.anonymous_user()
     elif (
-        login.app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
-        and login.stored.exists
+        login.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST") and login.stored.exists
     ):
         login.owe_cookie(CookieWork.REFRESH)
 
@@ -128,14 +127,14 @@ def from_remember_cookie(login: RequestLogin) -> t.Any:
     """The user a valid remember cookie names, logged in to the session as a
     login that is not fresh.
     """
-    config = login.app.config
+    config = login.config
     value = login.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
 
     # A cookie another step has just condemned must not bring its login back.
     if value is None or login.cookie is CookieWork.CLEAR:
         return None
 
-    cookie = remember.read(config, login.manager.clock, value)
+    cookie = remember.read(config, login.manager.clock, value, login.realm)
     user = None if cookie is None else login.load_user(cookie.user_id)
 
     if user is None:
@@ -158,7 +157,7 @@ def from_request_loader(login: RequestLogin) -> t.Any:
     user = login.call(loader, login.request)
 
     if user is not None and user_loaded_from_request.receivers:
-        user_loaded_from_request.send(login.app, user=user)
+        user_loaded_from_request.send(login.app, user=user, **login.extra)
 
     return user
 
@@ -183,9 +182,9 @@ def from_basic_auth(login: RequestLogin) -> t.Any:
         return None
 
     if user_loaded_from_request.receivers:
-        user_loaded_from_request.send(login.app, user=user)
+        user_loaded_from_request.send(login.app, user=user, **login.extra)
 
-    if setting(login.app.config, "SESSIONAUTH_BASIC_AUTH_LOGIN"):
+    if setting(login.config, "SESSIONAUTH_BASIC_AUTH_LOGIN"):
         start_login(login, user)
 
     return user
@@ -195,7 +194,7 @@ def from_header(login: RequestLogin) -> t.Any:
     """The user the app's header loader finds in ``AUTH_HEADER_NAME``."""
     loader = login.manager.loaders.header
     assert loader is not None
-    header = login.request.headers.get(setting(login.app.config, "AUTH_HEADER_NAME"))
+    header = login.request.headers.get(setting(login.config, "AUTH_HEADER_NAME"))
 
     if header is None:
         return None
@@ -203,7 +202,7 @@ def from_header(login: RequestLogin) -> t.Any:
     user = login.call(loader, header)
 
     if user is not None and user_loaded_from_header.receivers:
-        user_loaded_from_header.send(login.app, user=user)
+        user_loaded_from_header.send(login.app, user=user, **login.extra)
 
     return user
 
@@ -217,11 +216,16 @@ def restore(login: RequestLogin, user: t.Any, cookie: RememberCookie) -> None:
     app = login.app
     seconds = cookie.seconds
 
-    if seconds == remember.duration(app.config, None):
+    if seconds == remember.duration(login.config, None):
         seconds = None  # the default needs no key in every session
 
     fields = new_login(
-        app, login.manager, login.request, user, fresh=False, remember_seconds=seconds
+        login.config,
+        login.manager,
+        login.request,
+        user,
+        fresh=False,
+        remember_seconds=seconds,
     )
     login.stored.write(app, fields)
     signature = fields["token_signature"]
@@ -230,4 +234,4 @@ def restore(login: RequestLogin, user: t.Any, cookie: RememberCookie) -> None:
         login.owe_cookie(CookieWork.REISSUE, cookie.expires_at)
 
     if user_loaded_from_cookie.receivers:
-        user_loaded_from_cookie.send(app, user=user)
+        user_loaded_from_cookie.send(app, user=user, **login.extra)

@@ -17,7 +17,9 @@ from hashlib import sha512
 from flask import request
 
 from .config import session_protection_mode
+from .realms import realms
 from .request_login import CookieWork
+from .request_login import current_login
 from .session_login import is_server_side
 from .signals import session_protected
 
@@ -242,9 +244,13 @@ def protect(login: RequestLogin) -> bool:
     """The pipeline's session-protection step: compare the identifier the
     session's login was made with to the client's.
 
+    Protection covers the whole session: a mismatch found by one realm's
+    login judges every realm's login in the session.
+
     :return: Whether the login survives. In "basic" mode, or for a permanent
-        signed cookie session under "strong", a mismatch only marks it not
-        fresh; otherwise "strong" ends the login and its remember cookie.
+        signed cookie session under "strong", a mismatch only marks the
+        session's logins not fresh; otherwise "strong" ends them and deletes
+        their remember cookies.
     """
     manager = login.manager
     mode = login.app.config.get("SESSION_PROTECTION", manager.session_protection)
@@ -265,14 +271,23 @@ def protect(login: RequestLogin) -> bool:
         return True
 
     if found is Verdict.NOT_FRESH:
-        login.stored.fresh = False
-        session_protected.send(login.app)
-        return True
+        for each in _session_logins(login):
+            if each.stored.exists:
+                each.stored.fresh = False
+    else:
+        for each in _session_logins(login):
+            each.end("protection")
+            each.owe_cookie(CookieWork.CLEAR)
 
-    login.end("protection")
-    login.owe_cookie(CookieWork.CLEAR)
-    session_protected.send(login.app)
-    return False
+    session_protected.send(login.app, **login.extra)
+    return found is Verdict.NOT_FRESH
+
+
+def _session_logins(login: RequestLogin) -> list[RequestLogin]:
+    """``login`` and the request's logins of the app's other realms."""
+    return [login] + [
+        current_login(realm) for realm in realms(login.app) if realm != login.realm
+    ]
 
 
 @functools.lru_cache(maxsize=1024)

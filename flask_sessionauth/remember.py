@@ -39,8 +39,10 @@ from .config import MAX_USER_ID_LENGTH
 from .config import remember_seconds
 from .config import setting
 from .mixins import session_token
+from .realms import realms
 from .request_login import CookieWork
 from .request_login import LOGIN_KEY
+from .request_login import login_key
 from .request_login import USER_KEY
 from .signing import binding
 from .signing import KeyMatch
@@ -49,9 +51,9 @@ from .signing import keyring
 from .signing import secret_keys
 
 if t.TYPE_CHECKING:
-    from flask import Config
     from werkzeug.wrappers import Response
 
+    from .config import Config
     from .request_login import RequestLogin
 
 logger = logging.getLogger("flask_sessionauth")
@@ -146,16 +148,21 @@ def load(
     config: Config,
     keyring: Keyring,
     now: float,
+    realm: str | None = None,
 ) -> RememberCookie | None:
-    """Check a remember cookie and return what it says, or None if it is
-    malformed, tampered with, expired or in a format that is refused.
+    """Check a remember cookie of ``realm`` (by default the default realm)
+    and return what it says, or None if it is malformed, tampered with,
+    expired or in a format that is refused. flask-login's format is only
+    ever the default realm's.
     """
     if not value or len(value) > MAX_COOKIE_LENGTH:
         logger.debug("Refused a remember cookie: empty or too long.")
         return None
 
     if _is_legacy(value):
-        if not setting(config, "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY"):
+        if realm is not None or not setting(
+            config, "SESSIONAUTH_REMEMBER_COOKIE_ACCEPT_LEGACY"
+        ):
             logger.debug("Refused a flask-login remember cookie (legacy off).")
             return None
 
@@ -168,7 +175,7 @@ def load(
         return RememberCookie(user_id, None, None, legacy=True)
 
     try:
-        payload, match = keyring.unsign_remember(value)
+        payload, match = keyring.unsign_remember(value, realm)
     except BadData as exc:
         logger.debug("Refused a remember cookie: %s", exc)
         return None
@@ -231,10 +238,13 @@ def _parse(payload: bytes) -> tuple[int, float, str | None, str] | None:
 
 
 def read(
-    config: Config, clock: t.Callable[[], float], value: str | None
+    config: Config,
+    clock: t.Callable[[], float],
+    value: str | None,
+    realm: str | None = None,
 ) -> RememberCookie | None:
-    """What the remember cookie ``value`` says, or None if there is none, it
-    is not valid, or the app has no secret key to check it with.
+    """What the remember cookie ``value`` of ``realm`` says, or None if there
+    is none, it is not valid, or the app has no secret key to check it with.
     """
     if value is None:
         return None
@@ -245,7 +255,7 @@ def read(
         logger.debug("Ignored a remember cookie: SECRET_KEY is not set.")
         return None
 
-    return load(value, config, keyring(config), clock())
+    return load(value, config, keyring(config), clock(), realm)
 
 
 def set_cookie(
@@ -257,13 +267,15 @@ def set_cookie(
     token_signature: str | None,
     *,
     expires_at: float | None = None,
+    realm: str | None = None,
 ) -> None:
-    """Issue a remember cookie for a login of ``duration`` seconds, valid
-    until ``expires_at`` (by default ``duration`` from ``now``).
+    """Issue a remember cookie of ``realm`` (by default the default realm)
+    for a login of ``duration`` seconds, valid until ``expires_at`` (by
+    default ``duration`` from ``now``).
     """
     expires = int(now + duration if expires_at is None else expires_at)
     value = keyring(config).sign_remember(
-        _payload(user_id, expires, duration, token_signature)
+        _payload(user_id, expires, duration, token_signature), realm
     )
     response.set_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
@@ -318,9 +330,9 @@ def sent(login: RequestLogin) -> RememberCookie | None:
     if login.cookie is CookieWork.CLEAR:
         return None
 
-    config = login.app.config
+    config = login.config
     value = login.request.cookies.get(setting(config, "REMEMBER_COOKIE_NAME"))
-    return read(config, login.manager.clock, value)
+    return read(config, login.manager.clock, value, login.realm)
 
 
 def issue_for_login(
@@ -341,7 +353,7 @@ def issue_for_login(
     if user_id is None or (expires_at is not None and expires_at <= now):
         return
 
-    config = login.app.config
+    config = login.config
     signature = stored.token_signature
     set_cookie(
         response,
@@ -351,6 +363,7 @@ def issue_for_login(
         duration(config, stored.remember_seconds),
         signature if isinstance(signature, str) else None,
         expires_at=expires_at,
+        realm=login.realm,
     )
 
 
@@ -381,7 +394,7 @@ def refresh(login: RequestLogin, response: Response) -> None:
     ``REMEMBER_COOKIE_REFRESH_EACH_REQUEST`` (flask-login #424); this
     renews only cookies that exist.
     """
-    config = login.app.config
+    config = login.config
 
     if not setting(config, "REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
         return
@@ -428,6 +441,7 @@ def refresh(login: RequestLogin, response: Response) -> None:
         cookie.user_id,
         duration(config, stored.remember_seconds),
         signature,
+        realm=login.realm,
     )
 
 
@@ -440,7 +454,7 @@ def apply(login: RequestLogin, response: Response) -> None:
     if work is CookieWork.REFRESH:
         refresh(login, response)
     elif work is CookieWork.CLEAR:
-        clear_cookie(response, login.app.config)
+        clear_cookie(response, login.config)
     elif work is CookieWork.SET:
         issue_for_login(login, response)
     elif work is CookieWork.REISSUE:
@@ -448,18 +462,47 @@ def apply(login: RequestLogin, response: Response) -> None:
 
 
 def after_request(response: Response) -> Response:
-    """Do the remember-cookie work the request owes: set the cookie, delete
-    it, re-issue or renew the one the client sent. Then forget the request's
-    login, and the user on ``g`` with it, whoever put it there: up to Flask
-    3.1 a ``g`` may outlive its request (an app context pushed around
-    several), and the next request must start with nobody.
+    """Do the remember-cookie work the request owes for the default realm:
+    set the cookie, delete it, re-issue or renew the one the client sent.
+    Then forget the request's login, and the user on ``g`` with it, whoever
+    put it there: up to Flask 3.1 a ``g`` may outlive its request (an app
+    context pushed around several), and the next request must start with
+    nobody.
 
     Registered once per app as an ``after_request`` hook, before the app's
     own hooks, so that it runs after them: cookie work one of them asks for
     (a logout in a hook) is done, and on the response they return.
     """
     state = g._get_current_object().__dict__
-    login = state.get(LOGIN_KEY)
+    _finish(state, LOGIN_KEY, response)
+    state.pop(USER_KEY, None)
+    return response
+
+
+def after_request_realms(response: Response) -> Response:
+    """:func:`after_request` for the app's named realms: registered on an
+    app when its first named realm is, so that an app without one pays
+    nothing for them.
+    """
+    state = g._get_current_object().__dict__
+
+    for realm in realms(current_app._get_current_object()):  # type: ignore[attr-defined,unused-ignore]
+        if realm is not None:
+            login = _finish(state, login_key(realm), response)
+
+            if login is not None:
+                state.pop(login.user_key, None)
+
+    return response
+
+
+def _finish(
+    state: dict[str, t.Any], key: str, response: Response
+) -> RequestLogin | None:
+    """Do the cookie work of the login kept on ``g`` under ``key``, if it is
+    the current request's, and forget it.
+    """
+    login: RequestLogin | None = state.get(key)
 
     if (
         login is not None
@@ -468,6 +511,4 @@ def after_request(response: Response) -> Response:
     ):
         apply(login, response)
 
-    state.pop(LOGIN_KEY, None)
-    state.pop(USER_KEY, None)
-    return response
+    return state.pop(key, None)  # type: ignore[no-any-return]

@@ -25,30 +25,40 @@ from flask import request
 from flask import session
 
 from .config import MAX_USER_ID_LENGTH
+from .config import realm_config
+from .realms import get_manager
+from .realms import signal_extra
+from .session_login import SessionKeys
 from .session_login import SessionLogin
 
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask import Request
     from flask.ctx import _AppCtxGlobals
-    from flask.sansio.app import App
     from flask.sessions import SessionMixin
 
+    from .config import Config
     from .manager import Callback
     from .manager import LoginManager
     from .mixins import UserProtocol
 
 logger = logging.getLogger("flask_sessionauth")
 
-#: The key of the manager in ``app.extensions``.
-EXTENSION_KEY = "sessionauth"
 #: Where the current request's user is kept on :data:`flask.g`: flask-login's
 #: name, which code written for flask-login reads, and sometimes writes to
-#: make someone the current user.
+#: make someone the current user. A named realm's user is kept under this
+#: name followed by ``.<realm>``.
 USER_KEY = "_login_user"
 #: Where the current request's :class:`RequestLogin` is kept on
-#: :data:`flask.g`.
+#: :data:`flask.g`; a named realm's under this name followed by ``.<realm>``.
 LOGIN_KEY = "_sessionauth_login"
+
+
+def login_key(realm: str | None) -> str:
+    """Where the current request's login of ``realm`` is kept on
+    :data:`flask.g`.
+    """
+    return LOGIN_KEY if realm is None else f"{LOGIN_KEY}.{realm}"
 
 
 class _NotLoaded:
@@ -83,24 +93,6 @@ class CookieWork(enum.IntEnum):
     CLEAR = 4
 
 
-def get_manager(app: App | None = None) -> LoginManager:
-    """The :class:`~flask_sessionauth.LoginManager` registered on ``app``, by
-    default the current app.
-
-    :raises RuntimeError: No manager is registered on the app.
-    """
-    if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-
-    try:
-        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
-    except KeyError:
-        raise RuntimeError(
-            "No LoginManager is registered on this app. Create one and call"
-            " login_manager.init_app(app) in your app factory."
-        ) from None
-
-
 class RequestLogin:
     """The login of one request. Get the current request's with
     :func:`current_login`.
@@ -108,15 +100,19 @@ class RequestLogin:
 
     __slots__ = (
         "app",
+        "config",
         "cookie",
         "cookie_expires_at",
         "ended",
+        "extra",
         "g",
         "loaded",
         "manager",
+        "realm",
         "request",
         "session",
         "stored",
+        "user_key",
     )
 
     def __init__(
@@ -127,18 +123,32 @@ class RequestLogin:
         sess: SessionMixin,
         state: _AppCtxGlobals,
     ) -> None:
-        #: The app's login manager.
+        realm = manager.realm
+        #: The login manager of the realm.
         self.manager = manager
+        #: The realm's name, None for the default realm.
+        self.realm = realm
         #: The app.
         self.app = app
+        #: The app's config as the realm sees it (see
+        #: :func:`~.config.realm_config`).
+        self.config: Config = (
+            app.config if realm is None else realm_config(app.config, realm)
+        )
         #: The request this login belongs to.
         self.request = req
         #: The request's session.
         self.session = sess
         #: The request's :data:`flask.g`.
         self.g = state
-        #: The login the session holds.
-        self.stored = SessionLogin(sess)
+        #: The realm's login the session holds.
+        self.stored = SessionLogin(sess, SessionKeys.for_realm(realm))
+        #: Where the user is kept on ``g``.
+        self.user_key = USER_KEY if realm is None else f"{USER_KEY}.{realm}"
+        #: What signals about this login carry besides ``user``: the realm,
+        #: for a named realm; nothing for the default realm, whose signals
+        #: are sent as flask-login sends them.
+        self.extra = signal_extra(realm)
         #: The user this object made the current user, for telling it from
         #: a user that code written for flask-login put on ``g`` itself.
         self.loaded: t.Any = NOT_LOADED
@@ -157,7 +167,7 @@ class RequestLogin:
         """The user of the request, found on first use by
         :meth:`LoginManager.find_user` and kept for the rest of the request.
         """
-        user = self.g.__dict__.get(USER_KEY, NOT_LOADED)
+        user = self.g.__dict__.get(self.user_key, NOT_LOADED)
 
         if user is NOT_LOADED:
             user = self.manager.find_user(self)
@@ -167,7 +177,7 @@ class RequestLogin:
     def set_user(self, user: t.Any) -> None:
         """Make ``user`` the user of the request."""
         self.loaded = user
-        self.g.__dict__[USER_KEY] = user
+        self.g.__dict__[self.user_key] = user
 
     def owe_cookie(self, work: CookieWork, expires_at: float | None = None) -> None:
         """Ask for remember-cookie work on the response, unless stronger work
@@ -225,11 +235,13 @@ class RequestLogin:
         return callback.function(*args)
 
 
-def current_login() -> RequestLogin:
-    """The :class:`RequestLogin` of the current request, made on first use.
+def current_login(realm: str | None = None) -> RequestLogin:
+    """The :class:`RequestLogin` of ``realm`` (by default the default realm)
+    in the current request, made on first use.
 
     :raises RuntimeError: Called outside a request, or no manager is
-        registered on the app.
+        registered on the app for the default realm.
+    :raises UnknownRealmError: No manager is registered for ``realm``.
     """
     try:
         req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
@@ -241,7 +253,8 @@ def current_login() -> RequestLogin:
         ) from None
 
     state = g._get_current_object()
-    login: RequestLogin | None = state.__dict__.get(LOGIN_KEY)
+    key = LOGIN_KEY if realm is None else login_key(realm)
+    login: RequestLogin | None = state.__dict__.get(key)
 
     if login is not None and login.request is req:
         return login
@@ -251,17 +264,17 @@ def current_login() -> RequestLogin:
     if login is not None:
         # This g served another request (an app context pushed around
         # several): the user that request loaded is not this one's.
-        if state.__dict__.get(USER_KEY, NOT_LOADED) is login.loaded:
-            state.__dict__.pop(USER_KEY, None)
+        if state.__dict__.get(login.user_key, NOT_LOADED) is login.loaded:
+            state.__dict__.pop(login.user_key, None)
 
     login = RequestLogin(
-        get_manager(app),
+        get_manager(app, realm),
         app,
         req,
         session._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
         state,
     )
-    state.__dict__[LOGIN_KEY] = login
+    state.__dict__[key] = login
     return login
 
 

@@ -46,7 +46,7 @@ def check_binding(
         login.stored.token_signature if cookie is None else cookie.token_signature
     )
 
-    bound = binding(login.app.config, token, signature)
+    bound = binding(login.config, token, signature)
 
     if bound is None:
         revoke(login, user)
@@ -65,14 +65,16 @@ def revoke(login: RequestLogin, user: t.Any) -> None:
     logger.debug("Refused a revoked login of user %r.", user)
     login.end("revoked")
     login.owe_cookie(CookieWork.CLEAR)
-    session_revoked.send(login.app, user=user)
+    session_revoked.send(login.app, user=user, **login.extra)
 
 
-def rebind_session(user: t.Any = None) -> None:
-    """Bind the current session to ``user``'s current session token, by
-    default the current user's. Call it after changing the token (after a
-    password change, say) so that this session stays logged in while every
-    other session and remember cookie of the user is refused. Without a login
+def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
+    """Bind the current session's login of ``realm`` (by default the default
+    realm) to ``user``'s current session token, by default the current
+    user's; other realms' logins are left as they are. Call it after
+    changing the token (after a password change, say) so that this session
+    stays logged in while every other session and remember cookie of the
+    user is refused. Without a login
     in the session (a user from a request loader, say) it does nothing.
 
     The session's login is checked first, as on any request: call it in a
@@ -96,8 +98,11 @@ def rebind_session(user: t.Any = None) -> None:
     .. versionchanged:: 0.2.0
         A remember cookie bound to a revoked token is deleted rather than
         re-issued, and a re-issued one keeps its expiry.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
-    login = current_login()
+    login = current_login(realm)
     app = login.app
     manager = login.manager
     stored = login.stored
@@ -118,7 +123,7 @@ def rebind_session(user: t.Any = None) -> None:
 
     user_id = str(getattr(user, manager.id_attribute)())
     bound_id = stored.user_id
-    keys = keyring(app.config)
+    keys = keyring(login.config)
 
     if bound_id is None:
         if (
@@ -197,7 +202,7 @@ def _follows(
         return True  # nothing to revoke it by
 
     if signature is None:
-        return bool(setting(login.app.config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"))
+        return bool(setting(login.config, "SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS"))
 
     if isinstance(previous, str) and hmac.compare_digest(
         signature.encode(), previous.encode()

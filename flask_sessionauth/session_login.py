@@ -53,6 +53,18 @@ class SessionKeys(t.NamedTuple):
         """Every key of a login."""
         return frozenset(self)
 
+    @classmethod
+    def for_realm(cls, realm: str | None) -> SessionKeys:
+        """The keys of a realm's login: flask-login's names for the default
+        realm (None), and for a named realm the same names with ``.<realm>``
+        appended (``_user_id.staff``). A realm name is an identifier, so no
+        key of one realm is a key of another.
+        """
+        if realm is None:
+            return DEFAULT_KEYS
+
+        return cls(*(f"{key}.{realm}" for key in DEFAULT_KEYS))
+
 
 #: The keys of the login of the app's users.
 DEFAULT_KEYS = SessionKeys()

@@ -16,9 +16,10 @@ from itsdangerous import Signer
 from .config import setting
 
 if t.TYPE_CHECKING:
-    from flask import Config
+    from .config import Config
 
-#: The itsdangerous salt of remember cookies.
+#: The itsdangerous salt of remember cookies; a named realm's cookies are
+#: signed with this salt followed by ``.<realm>``.
 REMEMBER_SALT = "flask-sessionauth.remember"
 #: The itsdangerous salt of session token signatures.
 TOKEN_SALT = "flask-sessionauth.session-token"
@@ -76,8 +77,9 @@ class KeyMatch(enum.Enum):
     FALLBACK = enum.auto()
 
 
-def _remember_signer(keys: list[t.Any]) -> Signer:
-    return _KeyCachingSigner(keys, salt=REMEMBER_SALT, digest_method=sha256)
+def _remember_signer(keys: list[t.Any], realm: str | None = None) -> Signer:
+    salt = REMEMBER_SALT if realm is None else f"{REMEMBER_SALT}.{realm}"
+    return _KeyCachingSigner(keys, salt=salt, digest_method=sha256)
 
 
 def _token_signer(keys: list[t.Any]) -> Signer:
@@ -92,29 +94,53 @@ class Keyring:
     """
 
     def __init__(self, keys: list[t.Any]) -> None:
+        self._keys = keys
         current, old = keys[-1:], keys[:-1]
         self._remember = _remember_signer(current)
         self._token = _token_signer(current)
         self._old_remember = _remember_signer(old) if old else None
         self._old_token = _token_signer(old) if old else None
+        # A named realm's remember cookies are signed with a salt of their
+        # own; their signers are made on first use.
+        self._realm_remember: dict[str, tuple[Signer, Signer | None]] = {}
 
-    def sign_remember(self, payload: str) -> str:
-        """Sign a remember cookie's payload with the current key."""
-        return self._remember.sign(payload).decode("ascii")
+    def _remember_signers(self, realm: str | None) -> tuple[Signer, Signer | None]:
+        if realm is None:
+            return self._remember, self._old_remember
 
-    def unsign_remember(self, value: str) -> tuple[bytes, KeyMatch]:
-        """Verify a remember cookie; return its payload and the key that
-        signed it.
+        try:
+            return self._realm_remember[realm]
+        except KeyError:
+            current, old = self._keys[-1:], self._keys[:-1]
+            signers = self._realm_remember[realm] = (
+                _remember_signer(current, realm),
+                _remember_signer(old, realm) if old else None,
+            )
+            return signers
+
+    def sign_remember(self, payload: str, realm: str | None = None) -> str:
+        """Sign a remember cookie's payload of ``realm`` (by default the
+        default realm) with the current key.
+        """
+        return self._remember_signers(realm)[0].sign(payload).decode("ascii")
+
+    def unsign_remember(
+        self, value: str, realm: str | None = None
+    ) -> tuple[bytes, KeyMatch]:
+        """Verify a remember cookie of ``realm`` (by default the default
+        realm); return its payload and the key that signed it.
 
         :raises itsdangerous.BadSignature: The cookie is not valid.
         """
+        current, old = self._remember_signers(realm)
+
         try:
-            return self._remember.unsign(value), KeyMatch.CURRENT
+            return current.unsign(value), KeyMatch.CURRENT
         except BadSignature:
-            if self._old_remember is None:
+            if old is None:
                 raise
 
-            return self._old_remember.unsign(value), KeyMatch.FALLBACK
+            return old.unsign(value), KeyMatch.FALLBACK
 
     def sign_token(self, token: str) -> str:
         """The signature of a session token, as stored in the session."""

@@ -8,9 +8,11 @@ from datetime import timedelta
 import flask
 from flask.testing import FlaskClient
 
+from .config import realm_config
 from .lifetime import stamp
 from .login import new_login
-from .request_login import get_manager
+from .realms import get_manager
+from .session_login import SessionKeys
 from .session_login import SessionLogin
 
 if t.TYPE_CHECKING:
@@ -24,8 +26,10 @@ def login_test_client(
     fresh: bool = True,
     age: timedelta | None = None,
     idle: timedelta | None = None,
+    realm: str | None = None,
 ) -> None:
-    """Log ``user`` in on a test client's session, writing what
+    """Log ``user`` in to ``realm`` (by default the default realm) on a test
+    client's session, writing what
     :func:`login_user` would write, without going through a login view and
     without sending :data:`user_logged_in`.
 
@@ -42,23 +46,29 @@ def login_test_client(
         made now.
     :param idle: Make a login last used this long ago, for
         ``SESSIONAUTH_SESSION_IDLE_TIMEOUT``. Defaults to a login used now.
+    :param realm: The realm to log the user in to.
     :raises ValueError: ``age`` or ``idle`` is negative, or ``idle`` is longer
         than ``age``.
+    :raises UnknownRealmError: ``realm`` is not registered on the app.
 
     .. versionchanged:: 0.2.0
         Added ``age`` and ``idle``.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
     app = client.application
-    manager = get_manager(app)
+    manager = get_manager(app, realm)
+    config = realm_config(app.config, realm)
 
     with app.test_request_context(environ_base=client.environ_base):
-        fields = new_login(app, manager, flask.request, user, fresh=fresh)
+        fields = new_login(config, manager, flask.request, user, fresh=fresh)
 
     if age is not None or idle is not None:
         _age_login(fields, manager.clock(), age, idle)
 
     with client.session_transaction() as sess:
-        SessionLogin(sess).write(app, fields)
+        SessionLogin(sess, SessionKeys.for_realm(realm)).write(app, fields)
 
 
 def _age_login(
@@ -103,9 +113,13 @@ class SessionAuthClient(FlaskClient):
     :param fresh_login: Whether the login is fresh.
     :param login_age: Passed to :func:`login_test_client` as ``age``.
     :param login_idle: Passed to :func:`login_test_client` as ``idle``.
+    :param realm: Passed to :func:`login_test_client`.
 
     .. versionchanged:: 0.2.0
         Added ``login_age`` and ``login_idle``.
+
+    .. versionchanged:: 0.3.0
+        Added ``realm``.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -113,10 +127,11 @@ class SessionAuthClient(FlaskClient):
         fresh = kwargs.pop("fresh_login", True)
         age = kwargs.pop("login_age", None)
         idle = kwargs.pop("login_idle", None)
+        realm = kwargs.pop("realm", None)
         super().__init__(*args, **kwargs)
 
         if user is not None:
-            login_test_client(self, user, fresh=fresh, age=age, idle=idle)
+            login_test_client(self, user, fresh=fresh, age=age, idle=idle, realm=realm)
 
 
 #: flask-login's name for :class:`SessionAuthClient`.
