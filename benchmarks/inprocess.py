@@ -98,7 +98,9 @@ if t.TYPE_CHECKING:
     from werkzeug.test import TestResponse
 
 Backend = t.Literal["floor", "flask_login", "flask_sessionauth"]
-Scenario = t.Literal["session", "remember", "lifetime", "lifetime_write", "anonymous"]
+Scenario = t.Literal[
+    "session", "remember", "lifetime", "lifetime_write", "anonymous", "realms"
+]
 
 BACKENDS: tuple[Backend, ...] = ("floor", "flask_login", "flask_sessionauth")
 #: The scenarios every benchmark runs (benchmarks/server.py too).
@@ -108,13 +110,22 @@ LIFETIME_SCENARIOS: tuple[Scenario, ...] = ("lifetime", "lifetime_write")
 #: The scenarios whose request must be refused, which only this script runs
 #: (benchmarks/server.py counts every answer but a 200 as an error).
 REFUSAL_SCENARIOS: tuple[Scenario, ...] = ("anonymous",)
-ALL_SCENARIOS: tuple[Scenario, ...] = SCENARIOS + LIFETIME_SCENARIOS + REFUSAL_SCENARIOS
+#: The session request on an app with a second realm, which only
+#: flask_sessionauth has; the others send their ``session`` request again.
+REALM_SCENARIOS: tuple[Scenario, ...] = ("realms",)
+ALL_SCENARIOS: tuple[Scenario, ...] = (
+    SCENARIOS + LIFETIME_SCENARIOS + REFUSAL_SCENARIOS + REALM_SCENARIOS
+)
+#: How much more a default-realm session request may cost on an app with a
+#: second realm than on an app with one: at most 5% more instructions.
+REALMS_LIMIT = 1.05
 SCENARIO_TITLES: dict[Scenario, str] = {
     "session": "(a) session cookie",
     "remember": "(b) remember cookie only",
     "lifetime": "(c) timeouts, no write",
     "lifetime_write": "(d) timeouts, writing",
     "anonymous": "(e) anonymous, 401",
+    "realms": "(f) session, two realms",
 }
 
 #: The session lifetime settings of the ``lifetime`` scenarios, and the
@@ -303,7 +314,11 @@ def timeout_config(ext: types.ModuleType) -> dict[str, datetime.timedelta]:
 
 
 def _create_extension_app(
-    backend: Backend, *, timeouts: bool = False, now: float = LOGIN_TIME
+    backend: Backend,
+    *,
+    timeouts: bool = False,
+    now: float = LOGIN_TIME,
+    realms: bool = False,
 ) -> Flask:
     # Both extensions are driven through the very same lines below, with the
     # module the only difference, so neither gets a friendlier setup.
@@ -347,11 +362,43 @@ def _create_extension_app(
         return str(ext.current_user.get_id())
 
     app.add_url_rule("/me", view_func=ext.login_required(me), methods=["GET"])
+
+    if realms:
+        _add_staff_realm(ext, app)
+
     return app
 
 
+def _add_staff_realm(ext: types.ModuleType, app: Flask) -> None:
+    """Give a flask_sessionauth app a second realm, ``staff``, with its own
+    user table (whose ids overlap the customers'), loader and page. The timed
+    request never touches it.
+    """
+    staff = ext.LoginManager(app, realm="staff")
+    user_class: type[t.Any] = type("BenchStaff", (ext.UserMixin,), {})
+    member = user_class()
+    member.id = USER_ID
+    members: dict[str, t.Any] = {USER_ID: member}
+
+    def load_staff(user_id: str) -> t.Any:
+        return members.get(user_id)
+
+    staff.user_loader(load_staff)
+
+    def staff_home() -> ResponseReturnValue:
+        return str(staff.current_user.get_id())
+
+    app.add_url_rule(
+        "/staff", view_func=staff.login_required(staff_home), methods=["GET"]
+    )
+
+
 def create_app(
-    backend: Backend, *, timeouts: bool = False, now: float = LOGIN_TIME
+    backend: Backend,
+    *,
+    timeouts: bool = False,
+    now: float = LOGIN_TIME,
+    realms: bool = False,
 ) -> Flask:
     """Build the benchmark app for one backend.
 
@@ -361,10 +408,11 @@ def create_app(
     :param timeouts: For flask_sessionauth only: turn on both session
         timeouts and give the manager a :func:`still_clock` standing at
         ``now``.
+    :param realms: For flask_sessionauth only: add a second realm.
     """
     if backend == "floor":
         return _create_floor_app()
-    return _create_extension_app(backend, timeouts=timeouts, now=now)
+    return _create_extension_app(backend, timeouts=timeouts, now=now, realms=realms)
 
 
 # -- checking that the apps really authenticate --------------------------------
@@ -676,6 +724,7 @@ def prepare_cases(backends: cabc.Sequence[Backend]) -> list[Case]:
         cases.append(
             Case(backend, "anonymous", [(app, None)], environ_base=BROWSER_ENVIRON)
         )
+        cases.append(_realms_case(backend, app))
 
     for case in cases:
         case.verify()
@@ -709,13 +758,43 @@ def check_timeouts(backend: Backend) -> None:
 
 def sent_as(backend: Backend, scenario: Scenario) -> Scenario:
     """The scenario whose request ``backend`` sends in ``scenario``: the
-    floor and flask_login have no timeouts, so in the ``lifetime`` scenarios
-    they send their ``session`` request. instructions.py counts such a case
-    once.
+    floor and flask_login have no timeouts and no realms, so in the
+    ``lifetime`` and ``realms`` scenarios they send their ``session``
+    request. instructions.py counts such a case once.
     """
-    if scenario in LIFETIME_SCENARIOS and backend != "flask_sessionauth":
+    if (
+        scenario in LIFETIME_SCENARIOS or scenario in REALM_SCENARIOS
+    ) and backend != "flask_sessionauth":
         return "session"
     return scenario
+
+
+def _realms_case(backend: Backend, session_app: Flask) -> Case:
+    """The ``realms`` case: flask_sessionauth's session request on an app
+    with a second realm; the others' session request again (and
+    flask_sessionauth's, for a checkout that has no realms).
+    """
+    app = session_app
+
+    if backend == "flask_sessionauth":
+        try:
+            app = create_app(backend, realms=True)
+        except TypeError:
+            # A checkout from before realms (measured with --root): its
+            # session request, as the other backends send.
+            pass
+
+    if app is not session_app:
+        sanity_check(backend, app)
+        staff = app.test_client()
+        staff.environ_base.update(CLIENT_ENVIRON)
+        _expect(
+            staff.get("/staff").status_code in (302, 303, 401),
+            f"{backend}: a customer-less client reached the staff page",
+        )
+
+    cookie = _login_cookies(app, remember=False)[app.config["SESSION_COOKIE_NAME"]]
+    return Case(backend, "realms", [(app, cookie)])
 
 
 def _lifetime_cases(backend: Backend, session_app: Flask) -> list[Case]:

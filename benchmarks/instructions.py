@@ -135,6 +135,7 @@ def probe(root: Path) -> None:
         "backends": list(inprocess.BACKENDS),
         "titles": inprocess.SCENARIO_TITLES,
         "budgets": {s: list(b) for s, b in inprocess.BUDGETS.items()},
+        "realms_limit": inprocess.REALMS_LIMIT,
         "cases": {
             case.label: {
                 "describe": case.describe(),
@@ -457,6 +458,34 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
                 }
             )
 
+        print()
+
+    if "session" in results and "realms" in results:
+        # The realms budget compares flask_sessionauth with itself: the
+        # same session request on an app with a second realm and on one
+        # without.
+        one = results["session"]["flask_sessionauth"]
+        two = results["realms"]["flask_sessionauth"]
+        growth = two["per_request"] / one["per_request"]
+        extra = two["overhead"] - one["overhead"]
+        limit = probed["realms_limit"]
+        verdict = "PASS" if growth <= limit else "FAIL"
+        failed = failed or verdict == "FAIL"
+        print(
+            f"two realms vs one: {two['per_request']:,.0f} vs"
+            f" {one['per_request']:,.0f} instructions per request"
+            f" ({growth - 1:+.2%}, limit {limit - 1:+.0%}) {verdict};"
+            f" overhead {extra:+,.0f} instructions"
+        )
+        verdicts.append(
+            {
+                "scenario": "realms",
+                "rule": "instructions per request, two realms / one realm",
+                "limit": limit,
+                "ratio": growth,
+                "verdict": verdict,
+            }
+        )
         print()
 
     elapsed = time.monotonic() - started

@@ -1,6 +1,7 @@
 """A small app that shows flask-sessionauth at work: registration, login with
 "remember me", fresh logins for sensitive pages, revoking other sessions on a
-password change, and a JSON API that also takes HTTP Basic credentials.
+password change, a JSON API that also takes HTTP Basic credentials, and a
+staff area whose users log in through a realm of their own.
 
 Run it with ``flask --app example_app run``, or under gunicorn with
 ``gunicorn -w 3 'example_app:create_app()'``. See ``example_app/README.md``.
@@ -28,6 +29,7 @@ from . import auth
 from . import cli
 from . import db
 from . import models
+from . import staff
 from . import views
 
 if t.TYPE_CHECKING:
@@ -78,6 +80,15 @@ def create_app(
         SESSIONAUTH_SESSION_IDLE_TIMEOUT=timedelta(minutes=30),
         SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=12),
         SESSIONAUTH_BASIC_AUTH_REALM="example_app",
+        # The staff realm (staff.py) inherits every setting above, except
+        # these: a staff login opens the customer list, so "remember me"
+        # lasts a working day, and 15 minutes without a request end it.
+        SESSIONAUTH_REALMS={
+            "staff": {
+                "REMEMBER_COOKIE_DURATION": timedelta(hours=8),
+                "SESSIONAUTH_SESSION_IDLE_TIMEOUT": timedelta(minutes=15),
+            },
+        },
     )
     app.config.from_prefixed_env()
 
@@ -119,8 +130,15 @@ def _init_extensions(app: Flask) -> None:
         " since you logged in. Please log in again."
     )
 
+    # The staff area: a second realm, with its own users, login page, session
+    # keys and remember cookie. It registers its blueprint too.
+    staff_manager = staff.init_app(app)
+
     if app.config.get("TEST_CLOCK_FILE"):
-        login_manager.clock = _FileClock(app.config["TEST_CLOCK_FILE"])
+        clock = _FileClock(app.config["TEST_CLOCK_FILE"])
+        login_manager.clock = clock
+        staff_manager.clock = clock
+
     # Unauthorized API requests get a 401 JSON answer and a Basic challenge
     # instead of a redirect to the login page.
     login_manager.api_blueprints.add(api.bp.name)

@@ -18,6 +18,9 @@ if t.TYPE_CHECKING:
 #: worker) to release a lock before it gives up, in seconds.
 BUSY_TIMEOUT = 10.0
 
+#: The tables schema.sql creates.
+TABLES = ("users", "staff")
+
 
 def connect(database: str) -> sqlite3.Connection:
     """Open a connection that returns rows addressable by column name."""
@@ -44,14 +47,16 @@ def close_db(exc: BaseException | None = None) -> None:
 
 def create_schema(connection: sqlite3.Connection, *, reset: bool = False) -> None:
     """Create the tables that are missing; with ``reset``, drop them first,
-    deleting every user.
+    deleting every user and staff member.
     """
     # WAL lets readers go on while a worker writes. The setting is stored in
     # the database file, so setting it once is enough.
     connection.execute("PRAGMA journal_mode=WAL")
 
     if reset:
-        connection.execute("DROP TABLE IF EXISTS users")
+        for table in TABLES:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+
         connection.commit()
 
     schema = resources.files(__package__).joinpath("schema.sql")
@@ -59,11 +64,11 @@ def create_schema(connection: sqlite3.Connection, *, reset: bool = False) -> Non
 
 
 def has_schema(connection: sqlite3.Connection) -> bool:
-    """Whether the users table exists."""
-    row = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'"
-    ).fetchone()
-    return row is not None
+    """Whether every table exists. A database made before the staff area had
+    only ``users``; it gets the ``staff`` table on the next start.
+    """
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return set(TABLES) <= {row[0] for row in rows}
 
 
 @click.command("init-db")
@@ -71,12 +76,14 @@ def has_schema(connection: sqlite3.Connection) -> bool:
 @click.option(
     "--reset",
     is_flag=True,
-    help="Drop the existing tables first. Deletes every user.",
+    help="Drop the existing tables first. Deletes every user and staff member.",
 )
 def init_db_command(reset: bool) -> None:
     """Create the database tables."""
     if reset:
-        click.confirm("Delete every user and start afresh?", abort=True)
+        click.confirm(
+            "Delete every user and staff member and start afresh?", abort=True
+        )
 
     create_schema(get_db(), reset=reset)
     click.echo(f"Initialized the database at {current_app.config['DATABASE']}.")
@@ -93,6 +100,6 @@ def init_app(app: Flask) -> None:
         connection = get_db()
 
         # Every statement in schema.sql says IF NOT EXISTS, so workers that
-        # start together and all find the table missing do no harm.
+        # start together and all find a table missing do no harm.
         if not has_schema(connection):
             create_schema(connection)

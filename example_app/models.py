@@ -1,4 +1,5 @@
-"""The user model, and the loaders flask-sessionauth calls to find users."""
+"""The accounts (customers and staff members), and the loaders
+flask-sessionauth calls to find them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 import re
 import secrets
 import sqlite3
+import typing as t
 
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
@@ -23,16 +25,30 @@ MAX_PASSWORD_LENGTH = 256
 
 
 class UsernameTaken(Exception):
-    """Raised by :meth:`User.create` when the name is in use."""
+    """Raised by :meth:`Account.create` when the name is in use."""
 
 
-class User(UserMixin):
-    """A row of the ``users`` table.
+class IdTaken(Exception):
+    """Raised by :meth:`Account.create` when the id asked for is in use."""
+
+
+A = t.TypeVar("A", bound="Account")
+
+
+class Account(UserMixin):
+    """A row of a table of accounts: :class:`User` (a customer) or
+    :class:`StaffMember`. The two tables number their rows separately, so
+    customer 1 and staff member 1 are different people; each kind has a
+    login manager (a realm) of its own, and no login of one is ever taken for
+    the other.
 
     :meth:`get_session_token` makes sessions revocable: flask-sessionauth
     binds each login to the token, and :meth:`set_password` replaces it, so
-    every other session and remember cookie of the user stops working.
+    every other session and remember cookie of the account stops working.
     """
+
+    #: The table the rows come from. A class attribute, never user input.
+    table: t.ClassVar[str]
 
     def __init__(
         self, id: int, username: str, password_hash: str, session_token: str
@@ -43,10 +59,10 @@ class User(UserMixin):
         self.session_token = session_token
 
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.username!r}>"
+        return f"<{type(self).__name__} {self.id} {self.username!r}>"
 
     @classmethod
-    def _from_row(cls, row: sqlite3.Row | None) -> User | None:
+    def _from_row(cls: type[A], row: sqlite3.Row | None) -> A | None:
         if row is None:
             return None
 
@@ -55,20 +71,32 @@ class User(UserMixin):
         )
 
     @classmethod
-    def get(cls, user_id: int) -> User | None:
-        row = get_db().execute("SELECT * FROM users WHERE id = ?", (user_id,))
+    def get(cls: type[A], account_id: int) -> A | None:
+        row = get_db().execute(f"SELECT * FROM {cls.table} WHERE id = ?", (account_id,))
         return cls._from_row(row.fetchone())
 
     @classmethod
-    def get_by_username(cls, username: str) -> User | None:
-        row = get_db().execute("SELECT * FROM users WHERE username = ?", (username,))
+    def get_by_username(cls: type[A], username: str) -> A | None:
+        row = get_db().execute(
+            f"SELECT * FROM {cls.table} WHERE username = ?", (username,)
+        )
         return cls._from_row(row.fetchone())
 
     @classmethod
-    def create(cls, username: str, password: str) -> User:
-        """Add a user. The caller checks the name and password first.
+    def all(cls: type[A]) -> list[A]:
+        """Every account of this kind, by id."""
+        rows = get_db().execute(f"SELECT * FROM {cls.table} ORDER BY id")
+        return [account for row in rows if (account := cls._from_row(row))]
 
+    @classmethod
+    def create(
+        cls: type[A], username: str, password: str, *, id: int | None = None
+    ) -> A:
+        """Add an account. The caller checks the name and password first.
+
+        :param id: The id to give it; the next free one when None.
         :raises UsernameTaken: The name is in use (in any letter case).
+        :raises IdTaken: ``id`` is in use.
         """
         db = get_db()
         password_hash = generate_password_hash(password)
@@ -76,13 +104,17 @@ class User(UserMixin):
 
         try:
             cursor = db.execute(
-                "INSERT INTO users (username, password_hash, session_token)"
-                " VALUES (?, ?, ?)",
-                (username, password_hash, token),
+                f"INSERT INTO {cls.table} (id, username, password_hash, session_token)"
+                " VALUES (?, ?, ?, ?)",
+                (id, username, password_hash, token),
             )
             db.commit()
-        except sqlite3.IntegrityError:
+        except sqlite3.IntegrityError as exc:
             db.rollback()
+
+            if str(exc).endswith(f"{cls.table}.id"):
+                raise IdTaken(id) from None
+
             raise UsernameTaken(username) from None
 
         assert cursor.lastrowid is not None
@@ -98,18 +130,35 @@ class User(UserMixin):
         return check_password_hash(self.password_hash, password)
 
     def set_password(self, password: str) -> None:
-        """Store a new password and a new session token, which logs the user
-        out everywhere except where :func:`flask_sessionauth.rebind_session`
-        is called next.
+        """Store a new password and a new session token, which logs the
+        account out everywhere except where
+        :func:`flask_sessionauth.rebind_session` is called next.
         """
         self.password_hash = generate_password_hash(password)
         self.session_token = new_session_token()
         db = get_db()
         db.execute(
-            "UPDATE users SET password_hash = ?, session_token = ? WHERE id = ?",
+            f"UPDATE {self.table} SET password_hash = ?, session_token = ?"
+            " WHERE id = ?",
             (self.password_hash, self.session_token, self.id),
         )
         db.commit()
+
+
+class User(Account):
+    """A customer: a row of the ``users`` table, logged in through the default
+    realm (``current_user``, ``login_required``).
+    """
+
+    table = "users"
+
+
+class StaffMember(Account):
+    """A member of staff: a row of the ``staff`` table, logged in through the
+    ``staff`` realm (``current_staff`` in templates, ``@staff.login_required``).
+    """
+
+    table = "staff"
 
 
 def new_session_token() -> str:
@@ -140,34 +189,57 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The user with this name and password, or None.
+def _authenticate(cls: type[A], username: str, password: str) -> A | None:
+    account = cls.get_by_username(username)
 
-    Registered as the :meth:`~flask_sessionauth.LoginManager.basic_auth_loader`
-    and used by the login form.
-    """
-    user = User.get_by_username(username)
-
-    if user is None:
+    if account is None:
         # Hash anyway, so that a wrong name takes as long as a wrong password
         # and response times do not tell which names exist.
         check_password_hash(_dummy_hash(), password[:MAX_PASSWORD_LENGTH])
         return None
 
-    if not user.check_password(password):
+    if not account.check_password(password):
         return None
 
-    return user
+    return account
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The customer with this name and password, or None.
+
+    Registered as the :meth:`~flask_sessionauth.LoginManager.basic_auth_loader`
+    and used by the login form.
+    """
+    return _authenticate(User, username, password)
+
+
+def authenticate_staff(username: str, password: str) -> StaffMember | None:
+    """The staff member with this name and password, or None. Used by the
+    staff login form; customers' names and passwords are never looked at.
+    """
+    return _authenticate(StaffMember, username, password)
+
+
+def _load(cls: type[A], account_id: str) -> A | None:
+    try:
+        return cls.get(int(account_id))
+    except (ValueError, OverflowError):
+        return None
 
 
 def load_user(user_id: str) -> User | None:
-    """The :meth:`~flask_sessionauth.LoginManager.user_loader`: the user with
-    the id stored in the session or the remember cookie.
+    """The default realm's :meth:`~flask_sessionauth.LoginManager.user_loader`:
+    the customer with the id stored in the session or the remember cookie.
     """
-    try:
-        return User.get(int(user_id))
-    except (ValueError, OverflowError):
-        return None
+    return _load(User, user_id)
+
+
+def load_staff(staff_id: str) -> StaffMember | None:
+    """The ``staff`` realm's user loader: the staff member with the id stored
+    under the staff realm's session key or in its remember cookie. It is only
+    ever given ids the staff realm stored, so a customer id never reaches it.
+    """
+    return _load(StaffMember, staff_id)
 
 
 def get_current_user() -> User:

@@ -8,3 +8,13 @@ CREATE TABLE IF NOT EXISTS users (
     -- the old value stops working.
     session_token TEXT NOT NULL
 );
+
+-- The staff area's accounts, logged in through the "staff" realm. A table of
+-- their own, numbered separately: staff member 1 and customer 1 are different
+-- people, and the realms keep their logins apart (see staff.py).
+CREATE TABLE IF NOT EXISTS staff (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    session_token TEXT NOT NULL
+);

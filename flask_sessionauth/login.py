@@ -72,7 +72,7 @@ def login_user(
         Regenerates server-side session ids, drops earlier login state and
         binds the session to the user's session token.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     login = current_login(realm)
@@ -208,7 +208,7 @@ def logout_user(*, realm: str | None = None) -> bool:
         a cookie with its own ``REMEMBER_COOKIE_PATH`` is not sent to a
         logout view outside that path.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     login = current_login(realm)
@@ -226,7 +226,7 @@ def logout_all() -> bool:
     ``SESSIONAUTH_LOGOUT_CLEAR_SESSION`` set, the whole session is cleared
     too. Always returns True.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
     logins = [current_login(realm) for realm in realms(app)]
@@ -261,7 +261,7 @@ def confirm_login(*, realm: str | None = None) -> None:
     fresh again, after the user proved who they are (by re-entering their
     password, say).
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     login = current_login(realm)
@@ -290,7 +290,7 @@ def login_fresh(*, realm: str | None = None) -> bool:
     .. versionchanged:: 0.2.0
         Loads the user first (review finding N5).
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     login = current_login(realm)
@@ -323,7 +323,7 @@ def login_remembered(*, realm: str | None = None) -> bool:
     accepted format, and not being deleted by this response. As in
     flask-login, the cookie's user is not compared with the logged-in user.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     return remember.sent(current_login(realm)) is not None
@@ -338,7 +338,7 @@ def set_login_view(
     Once a blueprint has its own login view, the app's moves into
     :attr:`LoginManager.blueprint_login_views` under the ``None`` key.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     manager: LoginManager = get_manager(realm=realm)

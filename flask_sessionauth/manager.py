@@ -143,7 +143,7 @@ class LoginManager:
         Registering a manager on an app that already has one replaces it, as
         in flask-login (0.1.0 raised a :exc:`RuntimeError`).
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
 
@@ -156,12 +156,12 @@ class LoginManager:
     ) -> None:
         #: The name of the manager's realm, None for the default realm.
         #:
-        #: .. versionadded:: 0.3.0
+        #: .. versionadded:: 0.2.0
         self.realm: str | None = check_realm_name(realm)
         #: The user of the realm in the current request, as a proxy: for
         #: the default realm, :data:`~flask_sessionauth.current_user`.
         #:
-        #: .. versionadded:: 0.3.0
+        #: .. versionadded:: 0.2.0
         self.current_user: _CurrentUserProxy = user_of(self.realm)
         #: The class or factory that makes the user when nobody is logged in.
         self.anonymous_user: t.Callable[[], UserProtocol] = AnonymousUserMixin
@@ -286,17 +286,11 @@ class LoginManager:
             # Code written for flask-login finds the manager here.
             app.login_manager = self  # type: ignore[attr-defined]
 
-        # The hooks find the app's managers when they run, so they serve
-        # whichever are registered; each is added to an app once, and early,
-        # so that it runs after the app's own hooks. The named realms' hook
-        # is added only to an app that has one.
-        hooks = app.after_request_funcs.get(None, ())
-
-        if remember.after_request not in hooks:
+        # The hook finds the request's logins when it runs, so it serves
+        # whichever managers are registered; it is added to an app once, and
+        # early, so that it runs after the app's own hooks.
+        if remember.after_request not in app.after_request_funcs.get(None, ()):
             app.after_request(remember.after_request)
-
-        if realm is not None and remember.after_request_realms not in hooks:
-            app.after_request(remember.after_request_realms)
 
         if (
             add_context_processor
@@ -519,7 +513,7 @@ class LoginManager:
     ) -> bool:
         """:func:`~flask_sessionauth.login_user` in this manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return logins.login_user(
             user, remember, duration, force, fresh, realm=self.realm
@@ -528,28 +522,28 @@ class LoginManager:
     def logout_user(self) -> bool:
         """:func:`~flask_sessionauth.logout_user` in this manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return logins.logout_user(realm=self.realm)
 
     def confirm_login(self) -> None:
         """:func:`~flask_sessionauth.confirm_login` in this manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         logins.confirm_login(realm=self.realm)
 
     def login_fresh(self) -> bool:
         """:func:`~flask_sessionauth.login_fresh` in this manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return logins.login_fresh(realm=self.realm)
 
     def rebind_session(self, user: t.Any = None) -> None:
         """:func:`~flask_sessionauth.rebind_session` in this manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         rebind_session(user, realm=self.realm)
 
@@ -558,7 +552,7 @@ class LoginManager:
         realm: only the realm's logged-in users reach the view, and others
         get this manager's :meth:`unauthorized`.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return decorators.guard(func, fresh=False, realm=self.realm)
 
@@ -566,7 +560,7 @@ class LoginManager:
         """:func:`~flask_sessionauth.fresh_login_required` for this
         manager's realm.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return decorators.guard(func, fresh=True, realm=self.realm)
 

@@ -58,7 +58,7 @@ class UnknownRealmError(LookupError, ValueError, RuntimeError):
     :exc:`RuntimeError` (as when no manager is registered at all), for code
     that catches those.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
 

@@ -39,10 +39,9 @@ from .config import MAX_USER_ID_LENGTH
 from .config import remember_seconds
 from .config import setting
 from .mixins import session_token
-from .realms import realms
 from .request_login import CookieWork
 from .request_login import LOGIN_KEY
-from .request_login import login_key
+from .request_login import REALM_LOGINS_KEY
 from .request_login import USER_KEY
 from .signing import binding
 from .signing import KeyMatch
@@ -462,53 +461,33 @@ def apply(login: RequestLogin, response: Response) -> None:
 
 
 def after_request(response: Response) -> Response:
-    """Do the remember-cookie work the request owes for the default realm:
-    set the cookie, delete it, re-issue or renew the one the client sent.
-    Then forget the request's login, and the user on ``g`` with it, whoever
-    put it there: up to Flask 3.1 a ``g`` may outlive its request (an app
-    context pushed around several), and the next request must start with
-    nobody.
+    """Do the remember-cookie work the request owes, for each realm it
+    touched: set the cookie, delete it, re-issue or renew the one the client
+    sent. Then forget the request's logins, and the users on ``g`` with
+    them, whoever put them there: up to Flask 3.1 a ``g`` may outlive its
+    request (an app context pushed around several), and the next request
+    must start with nobody.
 
     Registered once per app as an ``after_request`` hook, before the app's
     own hooks, so that it runs after them: cookie work one of them asks for
     (a logout in a hook) is done, and on the response they return.
     """
     state = g._get_current_object().__dict__
-    _finish(state, LOGIN_KEY, response)
-    state.pop(USER_KEY, None)
-    return response
+    req = request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+    login = state.get(LOGIN_KEY)
 
-
-def after_request_realms(response: Response) -> Response:
-    """:func:`after_request` for the app's named realms: registered on an
-    app when its first named realm is, so that an app without one pays
-    nothing for them.
-    """
-    state = g._get_current_object().__dict__
-
-    for realm in realms(current_app._get_current_object()):  # type: ignore[attr-defined,unused-ignore]
-        if realm is not None:
-            login = _finish(state, login_key(realm), response)
-
-            if login is not None:
-                state.pop(login.user_key, None)
-
-    return response
-
-
-def _finish(
-    state: dict[str, t.Any], key: str, response: Response
-) -> RequestLogin | None:
-    """Do the cookie work of the login kept on ``g`` under ``key``, if it is
-    the current request's, and forget it.
-    """
-    login: RequestLogin | None = state.get(key)
-
-    if (
-        login is not None
-        and login.cookie is not None
-        and login.request is request._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-    ):
+    if login is not None and login.cookie is not None and login.request is req:
         apply(login, response)
 
-    return state.pop(key, None)  # type: ignore[no-any-return]
+    state.pop(LOGIN_KEY, None)
+    state.pop(USER_KEY, None)
+
+    if REALM_LOGINS_KEY in state:
+        for login in state[REALM_LOGINS_KEY].values():
+            if login.cookie is not None and login.request is req:
+                apply(login, response)
+
+        for login in state.pop(REALM_LOGINS_KEY).values():
+            state.pop(login.user_key, None)
+
+    return response

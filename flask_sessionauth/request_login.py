@@ -27,6 +27,7 @@ from flask import session
 from .config import MAX_USER_ID_LENGTH
 from .config import realm_config
 from .realms import get_manager
+from .realms import NO_EXTRA
 from .realms import signal_extra
 from .session_login import SessionKeys
 from .session_login import SessionLogin
@@ -49,16 +50,13 @@ logger = logging.getLogger("flask_sessionauth")
 #: make someone the current user. A named realm's user is kept under this
 #: name followed by ``.<realm>``.
 USER_KEY = "_login_user"
-#: Where the current request's :class:`RequestLogin` is kept on
-#: :data:`flask.g`; a named realm's under this name followed by ``.<realm>``.
+#: Where the current request's :class:`RequestLogin` of the default realm
+#: is kept on :data:`flask.g`.
 LOGIN_KEY = "_sessionauth_login"
-
-
-def login_key(realm: str | None) -> str:
-    """Where the current request's login of ``realm`` is kept on
-    :data:`flask.g`.
-    """
-    return LOGIN_KEY if realm is None else f"{LOGIN_KEY}.{realm}"
+#: Where the current request's logins of named realms are kept on
+#: :data:`flask.g`: a dict by realm, made when the request first touches a
+#: named realm, so that a request that touches none pays nothing for them.
+REALM_LOGINS_KEY = "_sessionauth_realm_logins"
 
 
 class _NotLoaded:
@@ -131,7 +129,7 @@ class RequestLogin:
         #: The app.
         self.app = app
         #: The app's config as the realm sees it (see
-        #: :func:`~.config.realm_config`).
+        #: ``realm_config``).
         self.config: Config = (
             app.config if realm is None else realm_config(app.config, realm)
         )
@@ -141,14 +139,19 @@ class RequestLogin:
         self.session = sess
         #: The request's :data:`flask.g`.
         self.g = state
-        #: The realm's login the session holds.
-        self.stored = SessionLogin(sess, SessionKeys.for_realm(realm))
-        #: Where the user is kept on ``g``.
-        self.user_key = USER_KEY if realm is None else f"{USER_KEY}.{realm}"
-        #: What signals about this login carry besides ``user``: the realm,
-        #: for a named realm; nothing for the default realm, whose signals
-        #: are sent as flask-login sends them.
-        self.extra = signal_extra(realm)
+        if realm is None:
+            #: The realm's login the session holds.
+            self.stored = SessionLogin(sess)
+            #: Where the user is kept on ``g``.
+            self.user_key = USER_KEY
+            #: What signals about this login carry besides their own
+            #: arguments: the realm, for a named realm; nothing for the
+            #: default realm, whose signals are sent as flask-login sends them.
+            self.extra = NO_EXTRA
+        else:
+            self.stored = SessionLogin(sess, SessionKeys.for_realm(realm))
+            self.user_key = f"{USER_KEY}.{realm}"
+            self.extra = signal_extra(realm)
         #: The user this object made the current user, for telling it from
         #: a user that code written for flask-login put on ``g`` itself.
         self.loaded: t.Any = NOT_LOADED
@@ -253,8 +256,11 @@ def current_login(realm: str | None = None) -> RequestLogin:
         ) from None
 
     state = g._get_current_object()
-    key = LOGIN_KEY if realm is None else login_key(realm)
-    login: RequestLogin | None = state.__dict__.get(key)
+
+    if realm is None:
+        login: RequestLogin | None = state.__dict__.get(LOGIN_KEY)
+    else:
+        login = state.__dict__.get(REALM_LOGINS_KEY, _NO_LOGINS).get(realm)
 
     if login is not None and login.request is req:
         return login
@@ -274,8 +280,15 @@ def current_login(realm: str | None = None) -> RequestLogin:
         session._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
         state,
     )
-    state.__dict__[key] = login
+    if realm is None:
+        state.__dict__[LOGIN_KEY] = login
+    else:
+        state.__dict__.setdefault(REALM_LOGINS_KEY, {})[realm] = login
+
     return login
+
+
+_NO_LOGINS: t.Mapping[str, RequestLogin] = {}
 
 
 def _refuse_inside_event_loop() -> None:

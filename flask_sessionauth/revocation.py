@@ -99,7 +99,7 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
         A remember cookie bound to a revoked token is deleted rather than
         re-issued, and a re-issued one keeps its expiry.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     login = current_login(realm)

@@ -54,7 +54,7 @@ def login_test_client(
     .. versionchanged:: 0.2.0
         Added ``age`` and ``idle``.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
     app = client.application
@@ -118,7 +118,7 @@ class SessionAuthClient(FlaskClient):
     .. versionchanged:: 0.2.0
         Added ``login_age`` and ``login_idle``.
 
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
         Added ``realm``.
     """
 

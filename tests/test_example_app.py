@@ -22,13 +22,14 @@ from werkzeug.test import TestResponse
 from example_app import create_app
 from example_app import models
 from example_app.db import connect
-from flask_sessionauth.request_login import get_manager
 from helpers import is_redirect
 
 PASSWORD = "correct horse"
 NEW_PASSWORD = "battery staple"
+STAFF_PASSWORD = "staff horse battery"
 SESSION_COOKIE = "session"
 REMEMBER_COOKIE = "remember_token"
+STAFF_REMEMBER_COOKIE = "remember_token_staff"
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -77,6 +78,20 @@ def alice(client: FlaskClient) -> str:
     """Register alice through the form; returns her username."""
     register(client, "alice", PASSWORD)
     return "alice"
+
+
+@pytest.fixture
+def sam(app: Flask, alice: str) -> str:
+    """Add sam to the staff with the shell command; returns his username.
+
+    alice registers first, so sam, the first staff member, has her id: 1.
+    """
+    result = app.test_cli_runner().invoke(
+        args=["create-staff", "sam", "--password", STAFF_PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created staff member 'sam' with id 1." in result.output
+    return "sam"
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:
@@ -138,6 +153,39 @@ def login(
 
 def logout(client: FlaskClient) -> TestResponse:
     return submit_from(client, "/", "/auth/logout")
+
+
+def staff_login(
+    client: FlaskClient,
+    username: str,
+    password: str = STAFF_PASSWORD,
+    *,
+    remember: bool = False,
+    next: str | None = None,
+) -> TestResponse:
+    path = "/staff/login"
+
+    if next is not None:
+        path += "?" + urlencode({"next": next})
+
+    data = {"username": username, "password": password}
+
+    if remember:
+        data["remember"] = "y"
+
+    return submit(client, path, data)
+
+
+def staff_logout(client: FlaskClient) -> TestResponse:
+    return submit_from(client, "/staff/", "/staff/logout")
+
+
+def who(page: str) -> str | None:
+    """The name in the page's navigation bar: the logged-in user of the area
+    the page belongs to.
+    """
+    match = re.search(r'<li class="who">([^<]*)</li>', page)
+    return None if match is None else match.group(1)
 
 
 def change_password(
@@ -352,7 +400,7 @@ def test_settings_after_remember_cookie_needs_reauthentication(
 
 def test_fresh_login_expires(app: Flask, client: FlaskClient, alice: str) -> None:
     clock = Clock()
-    get_manager(app).clock = clock
+    app.extensions["sessionauth"].clock = clock
     login(client, "alice")
     assert client.get("/settings").status_code == 200
 
@@ -612,6 +660,229 @@ def test_api_logout_while_logged_out(client: FlaskClient) -> None:
     assert client.post("/api/logout", json={}).status_code == 204
 
 
+# The staff area: a second realm, with its own table, login and cookie
+
+
+def test_staff_area_requires_staff_login(client: FlaskClient) -> None:
+    for path in ("/staff/", "/staff/customers"):
+        response = client.get(path)
+
+        assert is_redirect(response)
+        assert response.headers["Location"] == "/staff/login?" + urlencode(
+            {"next": path}
+        )
+
+    page = text(client.get("/staff/login?next=%2Fstaff%2F"))
+    assert "<h1>Staff login</h1>" in page
+    assert "Please log in with your staff account." in page
+    assert who(page) is None
+
+
+def test_staff_login_shows_current_staff(client: FlaskClient, sam: str) -> None:
+    response = staff_login(client, "sam", next="/staff/customers")
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/staff/customers"
+    page = text(client.get("/staff/customers"))
+    assert who(page) == "sam"
+    assert "Logged in to the staff area as sam." in page
+    assert "<tr><td>1</td><td>alice</td></tr>" in page
+    page = text(client.get("/staff/"))
+    assert "<dt>Staff member</dt><dd>sam</dd>" in page
+    assert "<dt>Staff id</dt><dd>1</dd>" in page
+    assert "<dt>Fresh login</dt><dd>yes</dd>" in page
+    assert "<dt>Remember me cookie</dt><dd>no</dd>" in page
+    # The staff login page sends a logged-in staff member on.
+    response = client.get("/staff/login?next=/staff/customers")
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/staff/customers"
+
+
+def test_staff_login_is_not_a_customer_login(client: FlaskClient, sam: str) -> None:
+    staff_login(client, "sam", remember=True)
+    assert cookie(client, STAFF_REMEMBER_COOKIE)
+    assert cookie(client, REMEMBER_COOKIE) is None
+
+    # Staff member 1 is logged in; customer 1, alice, is not.
+    page = text(client.get("/"))
+    assert "Hello, stranger" in page
+    assert who(page) is None
+    response = client.get("/profile")
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/auth/login")
+    assert client.get("/api/me").status_code == 401
+    assert "sam" not in text(client.get("/auth/login"))
+
+    # The staff remember cookie under the customers' name opens nothing.
+    staff_remember = cookie(client, STAFF_REMEMBER_COOKIE)
+    assert staff_remember is not None
+    replay = client.application.test_client()
+    replay.set_cookie(REMEMBER_COOKIE, staff_remember)
+    assert "Hello, stranger" in text(replay.get("/"))
+    assert replay.get("/api/me").status_code == 401
+
+
+def test_customer_login_never_opens_staff_area(
+    app: Flask, client: FlaskClient, sam: str
+) -> None:
+    # alice is customer 1, sam is staff member 1.
+    login(client, "alice", remember=True)
+    assert "Hello, alice" in text(client.get("/"))
+
+    response = client.get("/staff/")
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/staff/login?next=%2Fstaff%2F"
+    page = text(client.get("/staff/login"))
+    assert who(page) is None
+    assert "alice" not in page
+
+    # Neither alice's remember cookie alone, nor the same value under the
+    # staff cookie's name, opens the staff area.
+    remember = cookie(client, REMEMBER_COOKIE)
+    assert remember is not None
+
+    for name in (REMEMBER_COOKIE, STAFF_REMEMBER_COOKIE):
+        replay = app.test_client()
+        replay.set_cookie(name, remember)
+        response = replay.get("/staff/")
+        assert is_redirect(response)
+        assert response.headers["Location"].startswith("/staff/login")
+
+    # A customer's name and password do not log in to the staff area, and
+    # a staff member's do not log in to the customer site.
+    response = staff_login(app.test_client(), "alice", PASSWORD)
+    assert response.status_code == 200
+    assert "Wrong username or password." in text(response)
+    response = login(app.test_client(), "sam", STAFF_PASSWORD)
+    assert response.status_code == 200
+    assert "Wrong username or password." in text(response)
+
+
+def test_customer_and_staff_in_one_browser(client: FlaskClient, sam: str) -> None:
+    login(client, "alice", remember=True)
+    assert "Logged in as alice." in text(client.get("/"))
+    staff_login(client, "sam", remember=True)
+    assert "Logged in to the staff area as sam." in text(client.get("/staff/"))
+    customer_remember = cookie(client, REMEMBER_COOKIE)
+    assert customer_remember is not None
+    assert cookie(client, STAFF_REMEMBER_COOKIE) is not None
+
+    # Each area sees its own user, though both have id 1.
+    page = text(client.get("/"))
+    assert "Hello, alice" in page
+    assert who(page) == "alice"
+    assert re.search(r"\bsam\b", page) is None
+    page = text(client.get("/staff/"))
+    assert who(page) == "sam"
+    assert re.search(r"\balice\b", page) is None
+    assert client.get("/api/me").json == {"id": 1, "username": "alice"}
+
+    # Logging the staff member out leaves the customer logged in, her
+    # remember cookie untouched.
+    response = staff_logout(client)
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/staff/login"
+    assert "You have been logged out of the staff area." in text(
+        client.get("/staff/login")
+    )
+    assert cookie(client, STAFF_REMEMBER_COOKIE) is None
+    assert cookie(client, REMEMBER_COOKIE) == customer_remember
+    assert is_redirect(client.get("/staff/"))
+    assert "Hello, alice" in text(client.get("/"))
+    assert client.get("/profile").status_code == 200
+
+    # And the other way round: a customer logout leaves the staff member.
+    staff_login(client, "sam", remember=True)
+    logout(client)
+
+    assert cookie(client, REMEMBER_COOKIE) is None
+    assert cookie(client, STAFF_REMEMBER_COOKIE) is not None
+    assert "Hello, stranger" in text(client.get("/"))
+    assert who(text(client.get("/staff/"))) == "sam"
+
+
+def test_staff_remember_cookie_lasts_a_working_day(
+    client: FlaskClient, sam: str
+) -> None:
+    response = staff_login(client, "sam", remember=True)
+
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = next(c for c in cookies if c.startswith(STAFF_REMEMBER_COOKIE + "="))
+    assert "Max-Age=28800" in remember
+    assert "SameSite=Lax" in remember
+    assert "HttpOnly" in remember
+
+    # The browser closes; the staff remember cookie logs sam in again, not
+    # fresh.
+    client.delete_cookie(SESSION_COOKIE)
+    page = text(client.get("/staff/"))
+    assert who(page) == "sam"
+    assert "<dt>Fresh login</dt><dd>no</dd>" in page
+    assert "<dt>Remember me cookie</dt><dd>yes</dd>" in page
+
+
+def test_staff_login_idles_out_before_customer_login(
+    app: Flask, client: FlaskClient, sam: str
+) -> None:
+    clock = Clock()
+    realms = app.extensions["sessionauth.realms"]
+    realms[None].clock = clock
+    realms["staff"].clock = clock
+    login(client, "alice")
+    staff_login(client, "sam")
+
+    # 20 minutes: past the staff realm's 15-minute idle timeout, within the
+    # customers' 30.
+    clock.now += timedelta(minutes=20).total_seconds()
+
+    response = client.get("/staff/")
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/staff/login")
+    page = text(client.get(response.headers["Location"]))
+    assert "Your staff session has expired" in page
+    assert client.get("/profile").status_code == 200
+
+
+def test_staff_logout_is_post_only_with_csrf_token(
+    client: FlaskClient, sam: str
+) -> None:
+    staff_login(client, "sam")
+
+    assert client.get("/staff/logout").status_code == 405
+    assert client.post("/staff/logout").status_code == 400
+    assert who(text(client.get("/staff/"))) == "sam"
+
+
+def test_staff_logout_while_logged_out(client: FlaskClient) -> None:
+    response = submit_from(client, "/staff/login", "/staff/logout")
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/staff/login"
+    assert "You have been logged out" not in text(client.get("/staff/login"))
+
+
+def test_staff_login_refuses_bad_csrf_token(client: FlaskClient, sam: str) -> None:
+    client.get("/staff/login")
+
+    response = client.post(
+        "/staff/login",
+        data={"csrf_token": "forged", "username": "sam", "password": STAFF_PASSWORD},
+    )
+
+    assert response.status_code == 400
+    assert "This form has expired" in text(response)
+    assert is_redirect(client.get("/staff/"))
+
+
+def test_staff_login_refuses_wrong_password(client: FlaskClient, sam: str) -> None:
+    response = staff_login(client, "sam", "wrong password")
+
+    assert response.status_code == 200
+    assert "Wrong username or password." in text(response)
+    assert is_redirect(client.get("/staff/"))
+
+
 # The command line
 
 
@@ -664,6 +935,48 @@ def test_cli_create_user_refuses_taken_name(app: Flask) -> None:
     assert "taken" in result.output
 
 
+def test_cli_create_staff(app: Flask, alice: str) -> None:
+    runner = app.test_cli_runner()
+
+    # A staff member may have a customer's name, and is not that customer.
+    result = runner.invoke(args=["create-staff", "alice", "--password", NEW_PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert "Created staff member 'alice' with id 1." in result.output
+    result = runner.invoke(
+        args=["create-staff", "sam", "--password", STAFF_PASSWORD, "--id", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created staff member 'sam' with id 7." in result.output
+
+    client = app.test_client()
+    assert is_redirect(staff_login(client, "sam"))
+    assert "<dt>Staff id</dt><dd>7</dd>" in text(client.get("/staff/"))
+    client = app.test_client()
+    assert staff_login(client, "alice", PASSWORD).status_code == 200
+    assert is_redirect(staff_login(client, "alice", NEW_PASSWORD))
+    assert who(text(client.get("/staff/"))) == "alice"
+    assert "Hello, stranger" in text(client.get("/"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-staff", "SAM", "--password", PASSWORD], "The name 'SAM' is taken."),
+        (["create-staff", "tom", "--password", PASSWORD, "--id", "1"], "id 1 is"),
+        (["create-staff", "tom", "--password", PASSWORD, "--id", "0"], "--id"),
+        (["create-staff", "tom", "--password", "short"], "at least 8"),
+        (["create-staff", "t", "--password", PASSWORD], "3 to 32"),
+    ],
+)
+def test_cli_create_staff_checks_input(
+    app: Flask, sam: str, args: list[str], message: str
+) -> None:
+    result = app.test_cli_runner().invoke(args=args)
+
+    assert result.exit_code != 0
+    assert message in result.output
+
+
 def test_cli_init_db(app: Flask) -> None:
     runner = app.test_cli_runner()
     runner.invoke(args=["create-user", "carol", "--password", PASSWORD])
@@ -699,7 +1012,40 @@ def test_database_created_on_first_start_with_wal(app: Flask) -> None:
         connection.close()
 
     assert mode == "wal"
-    assert "users" in {row[0] for row in tables}
+    assert {"users", "staff"} <= {row[0] for row in tables}
+
+
+def test_database_without_staff_table_gets_one(tmp_path: Path) -> None:
+    """A database made before the staff area keeps its users and gains the
+    staff table on the next start.
+    """
+    database = tmp_path / "db.sqlite"
+    connection = connect(str(database))
+
+    try:
+        connection.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+            " password_hash TEXT NOT NULL, session_token TEXT NOT NULL)"
+        )
+        connection.execute(
+            "INSERT INTO users (username, password_hash, session_token)"
+            " VALUES ('alice', ?, 'token')",
+            (generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),),
+        )
+        connection.commit()
+    finally:
+        connection.close()
+
+    app = create_app(
+        {"TESTING": True, "DATABASE": str(database), "SECRET_KEY": "x"},
+        instance_path=tmp_path / "instance",
+    )
+
+    client = app.test_client()
+    assert client.get("/api/me", auth=("alice", PASSWORD)).status_code == 200
+    assert is_redirect(client.get("/staff/"))
+    assert client.get("/staff/login").status_code == 200
 
 
 def test_secret_key_generated_and_reused(

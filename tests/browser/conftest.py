@@ -92,6 +92,11 @@ class LiveServer:
     log: Path
     #: The file the app adds to the real time (``FLASK_TEST_CLOCK_FILE``).
     clock_file: Path
+    #: How the server was started: ``flask --app ...`` before its arguments,
+    #: its environment and its folder, for :meth:`flask`.
+    command: list[str] = field(repr=False)
+    env: dict[str, str] = field(repr=False)
+    cwd: Path = field(repr=False)
     _serializer: URLSafeTimedSerializer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +115,29 @@ class LiveServer:
         assert seconds >= 0
         offset = float(self.clock_file.read_text() or 0)
         self.clock_file.write_text(f"{offset + seconds}\n")
+
+    def flask(self, *args: str) -> str:
+        """Run ``flask --app example_app <args>`` on the server's database and
+        instance folder, as its administrator would (``create-staff``, ...),
+        and return what it printed.
+        """
+        result = subprocess.run(
+            [*self.command, *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=_START_TIMEOUT,
+            check=False,
+        )
+
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"flask {' '.join(args)} exited with status {result.returncode}:"
+                f"\n{result.stdout}{result.stderr}"
+            )
+
+        return result.stdout
 
     def session(self, page: Page) -> dict[str, t.Any]:
         """What the Flask session cookie in ``page``'s browser context holds:
@@ -185,13 +213,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         FLASK_TEST_CLOCK_FILE=str(clock_file),
     )
     factory = f"example_app:create_app(instance_path={str(folder / 'instance')!r})"
+    flask = [sys.executable, "-c", _LAUNCHER, str(_ROOT), "--app", factory]
     command = [
-        sys.executable,
-        "-c",
-        _LAUNCHER,
-        str(_ROOT),
-        "--app",
-        factory,
+        *flask,
         "run",
         "--host",
         "127.0.0.1",
@@ -214,6 +238,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             secret_key=secret_key,
             log=log,
             clock_file=clock_file,
+            command=flask,
+            env=env,
+            cwd=folder,
         )
     finally:
         process.terminate()

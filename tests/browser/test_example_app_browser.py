@@ -349,3 +349,222 @@ def test_idle_login_expires_and_the_user_is_told_why(
     log_in(page, username, PASSWORD, remember=False)
     assert path_of(page) == "/profile"
     assert live_server.session(page)[USER_ID] == first[USER_ID]
+
+
+# The staff area: a second realm in the same app, with its own users (whose
+# ids overlap the customers'), its own login page, session keys and remember
+# cookie.
+
+STAFF_REMEMBER_COOKIE = "remember_token_staff"
+STAFF_USER_ID = "_user_id.staff"
+
+
+def new_staff_member(live_server: LiveServer, staff_id: str) -> str:
+    """Add a staff member with the id ``staff_id`` from the shell, as the
+    app's administrator would, and return the name.
+    """
+    username = f"staff-{uuid.uuid4().hex[:12]}"
+    output = live_server.flask(
+        "create-staff", username, "--password", PASSWORD, "--id", staff_id
+    )
+    assert f"Created staff member {username!r} with id {staff_id}." in output
+    return username
+
+
+def who(page: Page) -> str | None:
+    """The name in the navigation bar: the logged-in user of the area the page
+    belongs to, or None.
+    """
+    names = page.locator(".who").all_inner_texts()
+    assert len(names) <= 1
+    return names[0] if names else None
+
+
+def staff_login_next(page: Page) -> list[str]:
+    """The page must be the staff login page; returns its ``next`` values."""
+    url = urlsplit(page.url)
+    assert url.path == "/staff/login"
+    assert heading(page) == "Staff login"
+    assert who(page) is None
+    return parse_qs(url.query).get("next", [])
+
+
+def test_customer_and_staff_in_one_browser(page: Page, live_server: LiveServer) -> None:
+    """A customer and a staff member with the same id, logged in at once in
+    one browser: each area sees only its own user, the staff logout leaves the
+    customer, and nothing of the customer's opens the staff area.
+    """
+    customer = new_username()
+    register(page, customer)
+    log_in(page, customer, PASSWORD, remember=True)
+    assert heading(page) == f"Hello, {customer}"
+    customer_id = live_server.session(page)[USER_ID]
+    customer_remember = cookies(page)[REMEMBER_COOKIE]["value"]
+    # The staff member has the customer's id: the two tables number their
+    # rows separately, so ids overlap.
+    member = new_staff_member(live_server, customer_id)
+
+    # The customer's login does not open the staff area.
+    page.goto("/staff/")
+    assert staff_login_next(page) == ["/staff/"]
+    assert flashes(page) == ["Please log in with your staff account."]
+    assert customer not in page.content()
+    assert STAFF_USER_ID not in live_server.session(page)
+
+    # Nor does the customer's remember cookie under the staff cookie's name:
+    # it is signed for the default realm only.
+    page.context.add_cookies(
+        [
+            {
+                "name": STAFF_REMEMBER_COOKIE,
+                "value": customer_remember,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.goto("/staff/customers")
+    assert staff_login_next(page) == ["/staff/customers"]
+    assert STAFF_USER_ID not in live_server.session(page)
+    assert STAFF_REMEMBER_COOKIE not in cookies(page)
+    # The customer is still logged in, by the same cookies.
+    page.goto("/")
+    assert heading(page) == f"Hello, {customer}"
+    assert cookies(page)[REMEMBER_COOKIE]["value"] == customer_remember
+
+    # The staff member logs in, in the same browser, with "remember me".
+    page.goto("/staff/")
+    log_in(page, member, PASSWORD, remember=True)
+    assert path_of(page) == "/staff/"
+    assert heading(page) == "Staff dashboard"
+    assert flashes(page) == [f"Logged in to the staff area as {member}."]
+    session = live_server.session(page)
+    assert session[USER_ID] == session[STAFF_USER_ID] == customer_id
+    jar = cookies(page)
+    assert jar[REMEMBER_COOKIE]["value"] == customer_remember
+    staff_remember = jar[STAFF_REMEMBER_COOKIE]
+    assert staff_remember["value"] != customer_remember
+    assert staff_remember["httpOnly"]
+    assert staff_remember["sameSite"] == "Lax"
+    # The staff realm's own REMEMBER_COOKIE_DURATION: 8 hours, not 30 days.
+    assert (
+        time.time() + timedelta(hours=7).total_seconds()
+        < staff_remember["expires"]
+        < time.time() + timedelta(hours=9).total_seconds()
+    )
+
+    # Each area shows its own user, and only that one.
+    assert who(page) == member
+    assert facts(page) == {
+        "Staff member": member,
+        "Staff id": customer_id,
+        "Fresh login": "yes",
+        "Remember me cookie": "yes",
+    }
+    assert customer not in page.content()
+    page.goto("/")
+    assert heading(page) == f"Hello, {customer}"
+    assert who(page) == customer
+    assert member not in page.content()
+    page.goto("/profile")
+    assert facts(page)["Username"] == customer
+    assert facts(page)["User id"] == customer_id
+    assert member not in page.content()
+    api = page.request.get("/api/me")
+    assert api.json() == {"id": int(customer_id), "username": customer}
+
+    # The staff member logs out. The customer stays logged in.
+    page.goto("/staff/")
+    submit(page, "Log out")
+    assert staff_login_next(page) == []
+    assert flashes(page) == ["You have been logged out of the staff area."]
+    session = live_server.session(page)
+    assert STAFF_USER_ID not in session
+    assert session[USER_ID] == customer_id
+    jar = cookies(page)
+    assert STAFF_REMEMBER_COOKIE not in jar
+    assert jar[REMEMBER_COOKIE]["value"] == customer_remember
+    page.goto("/staff/")
+    assert staff_login_next(page) == ["/staff/"]
+    page.goto("/profile")
+    assert path_of(page) == "/profile"
+    assert who(page) == customer
+
+    # The browser restarts: its session cookie goes. The customer's remember
+    # cookie logs the customer in again, and the staff area still refuses,
+    # with that cookie copied under the staff cookie's name too.
+    page.context.clear_cookies(name=SESSION_COOKIE)
+    page.context.add_cookies(
+        [
+            {
+                "name": STAFF_REMEMBER_COOKIE,
+                "value": customer_remember,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.goto("/staff/")
+    assert staff_login_next(page) == ["/staff/"]
+    assert STAFF_USER_ID not in live_server.session(page)
+    assert STAFF_REMEMBER_COOKIE not in cookies(page)
+    page.goto("/")
+    assert heading(page) == f"Hello, {customer}"
+    assert live_server.session(page)[USER_ID] == customer_id
+
+
+def test_staff_remember_cookie_is_the_staff_members_alone(
+    new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    """The other way round: a staff login, its session and its remember
+    cookie, never make a customer of the customer with the same id.
+    """
+    first = new_page()
+    customer = new_username()
+    register(first, customer)
+    log_in(first, customer, PASSWORD, remember=False)
+    customer_id = live_server.session(first)[USER_ID]
+    submit(first, "Log out")
+    member = new_staff_member(live_server, customer_id)
+
+    # Only the staff member logs in in this browser.
+    staff = new_page()
+    staff.goto("/staff/login")
+    log_in(staff, member, PASSWORD, remember=True)
+    assert who(staff) == member
+    staff_remember = cookies(staff)[STAFF_REMEMBER_COOKIE]["value"]
+    staff.goto("/")
+    assert heading(staff) == "Hello, stranger"
+    assert who(staff) is None
+    staff.goto("/profile")
+    assert path_of(staff) == "/auth/login"
+    assert USER_ID not in live_server.session(staff)
+
+    # The staff remember cookie under the customers' cookie name, in a
+    # browser of its own, logs nobody in.
+    replay = new_page()
+    replay.context.add_cookies(
+        [{"name": REMEMBER_COOKIE, "value": staff_remember, "url": live_server.url}]
+    )
+    replay.goto("/")
+    assert heading(replay) == "Hello, stranger"
+    assert USER_ID not in live_server.session(replay)
+    assert REMEMBER_COOKIE not in cookies(replay)
+    replay.goto("/staff/")
+    assert staff_login_next(replay) == ["/staff/"]
+
+    # Under its own name it brings the staff member back, not fresh.
+    replay.context.add_cookies(
+        [
+            {
+                "name": STAFF_REMEMBER_COOKIE,
+                "value": staff_remember,
+                "url": live_server.url,
+            }
+        ]
+    )
+    replay.goto("/staff/")
+    assert path_of(replay) == "/staff/"
+    assert who(replay) == member
+    assert facts(replay)["Staff id"] == customer_id
+    assert facts(replay)["Fresh login"] == "no"
+    replay.goto("/")
+    assert heading(replay) == "Hello, stranger"
