@@ -50,7 +50,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"Flask|Request|Response|BaseResponse|SessionMixin|timedelta|Iterable"),
     (r"py:.*", r"dict\..+"),
     (r"py:.*", r"[CPR]|flask_sessionauth\.\w+\.[CPR]"),
-    (r"py:.*", r"ResponseReturn|SessionProtection|Config|_CurrentUserProxy"),
+    (r"py:.*", r"ResponseReturn|SessionProtection|Config|UserProxy"),
 ]
 
 autodoc_member_order = "bysource"

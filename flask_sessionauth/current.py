@@ -40,7 +40,7 @@ def user_context_processor() -> dict[str, t.Any]:
     }
 
 
-def user_of(realm: str | None) -> _CurrentUserProxy:
+def user_of(realm: str | None) -> UserProxy:
     """A proxy like :data:`current_user` for the user of ``realm``: for the
     default realm (None), :data:`current_user` itself.
     """
@@ -50,10 +50,10 @@ def user_of(realm: str | None) -> _CurrentUserProxy:
     def realm_user() -> UserProtocol:
         return current_login(realm).user
 
-    return t.cast("_CurrentUserProxy", LocalProxy(realm_user))
+    return t.cast("UserProxy", LocalProxy(realm_user))
 
 
-class _CurrentUserProxy(t.Protocol):
+class UserProxy(t.Protocol):
     """The type of :data:`current_user`: a user, as a proxy."""
 
     @property
@@ -110,4 +110,4 @@ class _CurrentUser(LocalProxy["UserProtocol"]):
 #: .. versionchanged:: 0.1.0
 #:     Outside a request it raises :exc:`RuntimeError` rather than standing
 #:     for None (``bool(current_user)`` is still False there).
-current_user: _CurrentUserProxy = t.cast("_CurrentUserProxy", _CurrentUser(_user))
+current_user: UserProxy = t.cast("UserProxy", _CurrentUser(_user))

@@ -57,7 +57,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from werkzeug.wrappers import Response as BaseResponse
 
-    from .current import _CurrentUserProxy
+    from .current import UserProxy
     from .mixins import UserProtocol
     from .request_login import RequestLogin
 
@@ -162,7 +162,7 @@ class LoginManager:
         #: the default realm, :data:`~flask_sessionauth.current_user`.
         #:
         #: .. versionadded:: 0.2.0
-        self.current_user: _CurrentUserProxy = user_of(self.realm)
+        self.current_user: UserProxy = user_of(self.realm)
         #: The class or factory that makes the user when nobody is logged in.
         self.anonymous_user: t.Callable[[], UserProtocol] = AnonymousUserMixin
         #: The endpoint (or URL) of the login page. Without one,
