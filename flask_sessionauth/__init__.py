@@ -38,9 +38,11 @@ from .remember import decode_cookie as decode_cookie
 from .remember import encode_cookie as encode_cookie
 from .revocation import rebind_session as rebind_session
 from .session_login import SESSION_KEYS as SESSION_KEYS
+from .signals import session_ended as session_ended
 from .signals import session_expired as session_expired
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked
+from .signals import session_started as session_started
 from .signals import user_accessed as user_accessed
 from .signals import user_loaded_from_cookie as user_loaded_from_cookie
 from .signals import user_loaded_from_header as user_loaded_from_header
@@ -50,6 +52,10 @@ from .signals import user_logged_out as user_logged_out
 from .signals import user_login_confirmed as user_login_confirmed
 from .signals import user_needs_refresh as user_needs_refresh
 from .signals import user_unauthorized as user_unauthorized
+from .stores import LoginRecord as LoginRecord
+from .stores import LoginStore as LoginStore
+from .stores import StoreUnavailable as StoreUnavailable
+from .stores.memory import MemoryLoginStore as MemoryLoginStore
 from .testing import FlaskLoginClient as FlaskLoginClient
 from .testing import SessionAuthClient as SessionAuthClient
 from .urls import expand_login_view as expand_login_view
@@ -75,7 +81,11 @@ __all__ = [
     "AnonymousUserMixin",
     "FlaskLoginClient",
     "LoginManager",
+    "LoginRecord",
+    "LoginStore",
+    "MemoryLoginStore",
     "SessionAuthClient",
+    "StoreUnavailable",
     "UnknownRealmError",
     "UserMixin",
     "UserProtocol",
@@ -99,9 +109,11 @@ __all__ = [
     "logout_user",
     "make_next_param",
     "rebind_session",
+    "session_ended",
     "session_expired",
     "session_protected",
     "session_revoked",
+    "session_started",
     "set_login_view",
     "user_accessed",
     "user_loaded_from_cookie",

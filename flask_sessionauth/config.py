@@ -220,6 +220,25 @@ def _anything(value: object, key: str) -> None:
     pass
 
 
+def _max_sessions(value: object, key: str) -> None:
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 1
+    ):
+        raise ValueError(
+            f"{key} must be None (no limit) or a positive number of logins per"
+            f" user, not {value!r}. For example: app.config[{key!r}] = 10."
+        )
+
+
+def _policy(value: object, key: str) -> None:
+    if value not in ("evict", "refuse"):
+        raise ValueError(
+            f"{key} must be 'evict' (end the oldest login) or 'refuse' (refuse"
+            f" the new login), not {value!r}. For example: app.config[{key!r}] ="
+            " 'refuse'."
+        )
+
+
 #: Every config key the extension reads: its default, and the check
 #: :func:`validate` makes of a value an app sets.
 KEYS: dict[str, tuple[t.Any, t.Callable[[object, str], None]]] = {
@@ -251,6 +270,9 @@ KEYS: dict[str, tuple[t.Any, t.Callable[[object, str], None]]] = {
     "SESSIONAUTH_SESSION_IDLE_GRANULARITY": (None, _lifetime_key),
     "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL": (None, _moment),
     "SESSIONAUTH_REALMS": (None, _anything),  # checked realm by realm
+    "SESSIONAUTH_MAX_SESSIONS": (None, _max_sessions),
+    "SESSIONAUTH_MAX_SESSIONS_POLICY": ("evict", _policy),
+    "SESSIONAUTH_LAST_SEEN_GRANULARITY": (timedelta(minutes=5), _lifetime_key),
 }
 
 #: The keys a named realm may set for itself in ``SESSIONAUTH_REALMS``; it
@@ -275,6 +297,9 @@ REALM_KEYS = frozenset(
         "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT",
         "SESSIONAUTH_SESSION_IDLE_GRANULARITY",
         "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL",
+        "SESSIONAUTH_MAX_SESSIONS",
+        "SESSIONAUTH_MAX_SESSIONS_POLICY",
+        "SESSIONAUTH_LAST_SEEN_GRANULARITY",
     }
 )
 
@@ -291,7 +316,16 @@ RENAMED: dict[str, str] = {
     for key in KEYS
     if key.startswith("SESSIONAUTH_")
     and key
-    not in ("SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL", "SESSIONAUTH_BASIC_AUTH_REALM")
+    not in (
+        # Keys that never had another spelling.
+        "SESSIONAUTH_UNSTAMPED_LOGINS_UNTIL",
+        "SESSIONAUTH_REALMS",
+        "SESSIONAUTH_MAX_SESSIONS",
+        "SESSIONAUTH_MAX_SESSIONS_POLICY",
+        "SESSIONAUTH_LAST_SEEN_GRANULARITY",
+        # Flask-BasicAuth's key.
+        "SESSIONAUTH_BASIC_AUTH_REALM",
+    )
 }
 
 _SAMESITE_VALUES = (None, "Strict", "Lax", "None")

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from . import registry
 from . import remember
 from .config import remember_seconds
 from .config import seconds
@@ -30,9 +31,6 @@ from .signals import user_login_confirmed
 from .signing import keyring
 
 if t.TYPE_CHECKING:
-    from flask import Request
-
-    from .config import Config
     from .manager import LoginManager
     from .request_login import RequestLogin
     from .session_login import Field
@@ -58,10 +56,14 @@ def login_user(
     :param fresh: Mark the login fresh (for :func:`fresh_login_required`).
     :param realm: The realm to log the user in to; by default the default
         realm. Logins in other realms stay.
-    :return: True, or False when the user is inactive and not forced.
+    :return: True, or False when the user is inactive and not forced, or
+        when the realm's login registry refuses another login of the user
+        (``SESSIONAUTH_MAX_SESSIONS_POLICY = "refuse"``).
     :raises TypeError: ``duration`` is not a :class:`~datetime.timedelta`.
     :raises ValueError: ``duration`` is not positive, or over 100 years.
     :raises UnknownRealmError: ``realm`` is not registered on the app.
+    :raises werkzeug.exceptions.ServiceUnavailable: The realm's login
+        registry cannot be reached (a 503 response).
 
     Each call starts a new login: a server-side session gets a new id
     (session fixation), what the session held of an earlier login is dropped,
@@ -93,14 +95,13 @@ def login_user(
 
         cookie_seconds = remember_seconds(duration, "duration")
 
-    start_login(
+    return start_login(
         login,
         user,
         fresh=fresh,
         remember_seconds=cookie_seconds,
         set_cookie=remember,
     )
-    return True
 
 
 def start_login(
@@ -110,26 +111,38 @@ def start_login(
     fresh: bool = True,
     remember_seconds: float | None = None,
     set_cookie: bool = False,
-) -> None:
-    """Log ``user`` in to ``login``'s session: write the login, settle the
-    remember cookie (issue one, or delete the one the request sent), make
-    ``user`` the request's user and send
-    :data:`~flask_sessionauth.user_logged_in`.
+    method: str = "form",
+) -> bool:
+    """Log ``user`` in to ``login``'s session: end the record of the login
+    it replaces, write the login, settle the remember cookie (issue one, or
+    delete the one the request sent), make ``user`` the request's user and
+    send :data:`~flask_sessionauth.user_logged_in`.
 
     :param set_cookie: Issue a remember cookie for this login.
+    :param method: How the user logged in, for the login's record.
+    :return: True, or False when the realm's login registry refuses the
+        login (``SESSIONAUTH_MAX_SESSIONS``).
     """
     app = login.app
-    login.stored.write(
-        app,
-        new_login(
-            login.config,
-            login.manager,
-            login.request,
-            user,
-            fresh=fresh,
-            remember_seconds=remember_seconds,
+
+    if login.manager.registry is not None and login.stored.exists:
+        registry.end_session_record(login, "replaced")
+
+    fields = new_login(
+        login,
+        user,
+        fresh=fresh,
+        remember_seconds=remember_seconds,
+        method=method,
+        remember_for=(
+            remember.duration(login.config, remember_seconds) if set_cookie else None
         ),
     )
+
+    if fields is None:
+        return False
+
+    login.stored.write(app, fields)
 
     if set_cookie:
         login.settle_cookie(CookieWork.SET)
@@ -142,36 +155,66 @@ def start_login(
     login.ended = None
     login.set_user(user)
     user_logged_in.send(app, user=user, **login.extra)
+    return True
 
 
 def new_login(
-    config: Config,
-    manager: LoginManager,
-    req: Request,
+    login: RequestLogin,
     user: t.Any,
     *,
     fresh: bool,
     remember_seconds: float | None = None,
-) -> dict[Field, object]:
-    """The session values of a new login of ``user`` from ``req`` in
-    ``manager``'s realm, whose view of the config is ``config``, for
-    :meth:`~.session_login.SessionLogin.write`.
+    method: str = "form",
+    remember_for: float | None = None,
+    login_id: str | None = None,
+) -> dict[Field, object] | None:
+    """The session values of a new login of ``user`` from ``login``'s
+    request, in its realm, for :meth:`~.session_login.SessionLogin.write`.
+    With a login registry, the login's record is made here (see
+    :func:`.registry.start`).
 
     :param fresh: Whether the login is fresh (False for a login restored
         from the remember cookie, written as flask-login writes it).
+    :param remember_seconds: The remember cookie's duration to keep in the
+        session, when it is not the default.
+    :param method: How the user logged in, for the record.
+    :param remember_for: How long the remember cookie issued for the login
+        lasts, or None when none is, for the record's expiry.
+    :param login_id: The secret of the record to go on with (a remember
+        cookie restoring the login of an active record), instead of a new
+        record.
+    :return: The values, or None when the registry refuses the login
+        (``SESSIONAUTH_MAX_SESSIONS``).
     """
+    manager = login.manager
+    config = login.config
     token = session_token(user)
     now = manager.clock()
+    signature = None if token is None else keyring(config).sign_token(token)
+
+    if manager.registry is not None and login_id is None:
+        login_id = registry.start(
+            login,
+            user,
+            method=method,
+            token_signature=signature,
+            remember_seconds=remember_for,
+        )
+
+        if login_id is None:
+            return None
+
     return {
         "user_id": getattr(user, manager.id_attribute)(),
         "fresh": fresh,
-        "identifier": short_identifier(identify(req, manager.identifier_generator)),
-        "fresh_at": fresh_stamp(config, now) if fresh else None,
-        "token_signature": (
-            None if token is None else keyring(config).sign_token(token)
+        "identifier": short_identifier(
+            identify(login.request, manager.identifier_generator)
         ),
+        "fresh_at": fresh_stamp(config, now) if fresh else None,
+        "token_signature": signature,
         "remember_seconds": remember_seconds,
         "lifetime": new_stamp(config, now),
+        "login_id": login_id,
     }
 
 
@@ -250,6 +293,10 @@ def end_login(login: RequestLogin) -> None:
     of the realm anonymous.
     """
     user = login.user
+
+    if login.manager.registry is not None:
+        registry.end_session_record(login, "logout", user)
+
     login.stored.drop()
     login.settle_cookie(CookieWork.CLEAR)
     user_logged_out.send(login.app, user=user, **login.extra)

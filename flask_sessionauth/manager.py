@@ -5,6 +5,7 @@ on an app, and the responses for users who may not pass.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import inspect
 import logging
 import time
@@ -15,11 +16,13 @@ from flask import abort
 from flask import current_app
 from flask import flash
 from flask import has_app_context
+from flask import has_request_context
 from flask import request
 
 from . import decorators
 from . import login as logins
 from . import pipeline
+from . import registry
 from . import remember
 from .api import is_api_request
 from .api import json_401
@@ -45,8 +48,11 @@ from .realms import EXTENSION_KEY
 from .realms import realms
 from .realms import register
 from .realms import signal_extra
+from .registry import Health
+from .request_login import CookieWork
 from .request_login import current_login
 from .revocation import rebind_session
+from .revocation import revoke_all
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
 from .urls import redirect_to_view
@@ -60,6 +66,8 @@ if t.TYPE_CHECKING:
     from .current import UserProxy
     from .mixins import UserProtocol
     from .request_login import RequestLogin
+    from .stores import LoginRecord
+    from .stores import LoginStore
 
 logger = logging.getLogger("flask_sessionauth")
 
@@ -137,6 +145,10 @@ class LoginManager:
         an app with several kinds of users (see :doc:`howto-realms`). None,
         the default, is the default realm, with flask-login's session keys
         and remember cookie.
+    :param registry: A store for the realm's login registry (see
+        :doc:`howto-devices`): every login is recorded, so that users can
+        see where they are logged in and end any one login. None, the
+        default, keeps no records.
     :raises ValueError: ``realm`` is not a valid realm name.
 
     .. versionchanged:: 0.2.0
@@ -153,6 +165,7 @@ class LoginManager:
         add_context_processor: bool = True,
         *,
         realm: str | None = None,
+        registry: LoginStore | None = None,
     ) -> None:
         #: The name of the manager's realm, None for the default realm.
         #:
@@ -163,6 +176,16 @@ class LoginManager:
         #:
         #: .. versionadded:: 0.2.0
         self.current_user: UserProxy = user_of(self.realm)
+        #: The store of the realm's login registry, or None for none. Set it
+        #: before the app serves requests.
+        #:
+        #: .. versionadded:: 0.2.0
+        self.registry: LoginStore | None = registry
+        #: Whether :attr:`registry` is reachable, for logging an outage
+        #: once.
+        #:
+        #: .. versionadded:: 0.2.0
+        self.registry_health = Health()
         #: The class or factory that makes the user when nobody is logged in.
         self.anonymous_user: t.Callable[[], UserProtocol] = AnonymousUserMixin
         #: The endpoint (or URL) of the login page. Without one,
@@ -421,9 +444,18 @@ class LoginManager:
         if self.unauthorized_callback is not None:
             return current_app.ensure_sync(self.unauthorized_callback)()
 
-        expired = current_login(self.realm).ended in ("idle", "absolute")
+        ended = current_login(self.realm).ended
+        expired = ended in ("idle", "absolute")
 
         if is_api_request():
+            if ended == "unavailable":
+                response = self._api_response(
+                    "registry_unavailable",
+                    "Logins cannot be checked right now. Please try again soon.",
+                )
+                response.status_code = 503
+                return response
+
             if expired:
                 return self._api_response("session_expired", SESSION_EXPIRED_MESSAGE)
 
@@ -563,6 +595,143 @@ class LoginManager:
         .. versionadded:: 0.2.0
         """
         return decorators.guard(func, fresh=True, realm=self.realm)
+
+    # The login registry
+
+    def _need_registry(self, name: str) -> LoginStore:
+        if self.registry is None:
+            raise RuntimeError(
+                f"{name}() needs a login registry, and this LoginManager has"
+                " none. Pass one: LoginManager(app, registry=MemoryLoginStore()),"
+                " or RedisLoginStore(...) to share it between servers."
+            )
+
+        return self.registry
+
+    def _request_login(self) -> RequestLogin | None:
+        # The realm's login in the current request, if there is one and it
+        # is this manager's.
+        if not has_request_context():
+            return None
+
+        login = current_login(self.realm)
+        return login if login.manager is self else None
+
+    def sessions(self, user: t.Any) -> list[LoginRecord]:
+        """Where ``user`` is logged in, in this manager's realm: the active
+        records of the login registry, newest first, the current request's
+        login marked :attr:`~flask_sessionauth.stores.LoginRecord.current`.
+        Records bound to a session token the user no longer has are ended
+        on the way.
+
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("sessions")
+        login = self._request_login()
+        current = None
+
+        if login is not None:
+            login.user  # noqa: B018 -- checks the current login and its record
+            current = login.record
+
+        return registry.records(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            self,
+            user,
+            current=current,
+        )
+
+    def revoke_session(self, user: t.Any, session_id: str) -> bool:
+        """End one of ``user``'s logins: the record whose
+        :attr:`~flask_sessionauth.stores.LoginRecord.id` is ``session_id``
+        (as :meth:`sessions` lists it). Its session is anonymous on its next
+        request, and its remember cookie never logs in again.
+
+        :return: Whether an active login of the user was ended.
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("revoke_session")
+        login = self._request_login()
+        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+
+        for record in registry.records(app, self, user):
+            if hmac.compare_digest(record.id, str(session_id)):
+                registry.end(app, self, record, "revoked", user=user)
+
+                if (
+                    login is not None
+                    and login.record is not None
+                    and login.record.id == record.id
+                ):
+                    login.record = None
+                    login.end("revoked")
+                    login.owe_cookie(CookieWork.CLEAR)
+
+                return True
+
+        return False
+
+    def revoke_other_sessions(self) -> int:
+        """End every login of the current user but this one, in this
+        manager's realm: after a password change, say.
+
+        :return: How many logins were ended.
+        :raises RuntimeError: The manager has no :attr:`registry`, or nobody
+            is logged in to this realm's session.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("revoke_other_sessions")
+        login = current_login(self.realm)
+        user = login.user
+
+        if not user.is_authenticated or login.record is None:
+            raise RuntimeError(
+                "revoke_other_sessions() needs a user logged in to this"
+                " session. Call it from a view under login_required."
+            )
+
+        count = 0
+
+        for record in registry.records(login.app, self, user, current=login.record):
+            if not record.current:
+                registry.end(login.app, self, record, "revoked", user=user)
+                count += 1
+
+        return count
+
+    def revoke_all_sessions(self, user: t.Any) -> int:
+        """End every login of ``user`` in this manager's realm, this
+        request's included if it is the user's: when the account is
+        disabled, say. Works outside a request too (in a CLI command, with
+        an app context).
+
+        :return: How many logins were ended.
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("revoke_all_sessions")
+        login = self._request_login()
+
+        if login is not None:
+            return revoke_all(login, user)
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+        records = registry.records(app, self, user)
+
+        for record in records:
+            registry.end(app, self, record, "revoked", user=user)
+
+        return len(records)
 
     # Finding the user
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import typing as t
 
+from . import registry
 from . import remember
 from .api import basic_credentials
 from .config import setting
@@ -35,6 +36,7 @@ from .login import start_login
 from .protection import protect
 from .request_login import CookieWork
 from .revocation import check_binding
+from .revocation import revoke_all
 from .signals import user_accessed
 from .signals import user_loaded_from_cookie
 from .signals import user_loaded_from_header
@@ -44,6 +46,7 @@ if t.TYPE_CHECKING:
     from .mixins import UserProtocol
     from .remember import RememberCookie
     from .request_login import RequestLogin
+    from .stores import LoginRecord
 
 
 def run(login: RequestLogin) -> UserProtocol:
@@ -112,12 +115,20 @@ def from_session(login: RequestLogin) -> t.Any:
     if not check_lifetime(login):
         return None
 
+    if login.manager.registry is not None and not registry.check(login):
+        return None
+
     user = login.load_user(login.stored.user_id)
 
     if user is None:
         return None
 
     if not check_binding(login, user):
+        return None
+
+    if login.manager.registry is not None and not user.is_active:
+        # A disabled account keeps no login anywhere.
+        revoke_all(login, user, strict=False)
         return None
 
     return user
@@ -146,7 +157,27 @@ def from_remember_cookie(login: RequestLogin) -> t.Any:
     if not check_binding(login, user, cookie):
         return None
 
-    restore(login, user, cookie)
+    record = None
+
+    if login.manager.registry is not None:
+        if not user.is_active:
+            revoke_all(login, user, strict=False)
+            return None
+
+        found = registry.for_cookie(login, cookie)
+
+        if found is False:
+            if login.ended != "unavailable":
+                login.owe_cookie(CookieWork.CLEAR)
+
+            return None
+
+        if found is not True:
+            record = found
+
+    if not restore(login, user, cookie, record):
+        return None
+
     return user
 
 
@@ -184,8 +215,10 @@ def from_basic_auth(login: RequestLogin) -> t.Any:
     if user_loaded_from_request.receivers:
         user_loaded_from_request.send(login.app, user=user, **login.extra)
 
-    if setting(login.config, "SESSIONAUTH_BASIC_AUTH_LOGIN"):
-        start_login(login, user)
+    if setting(login.config, "SESSIONAUTH_BASIC_AUTH_LOGIN") and not start_login(
+        login, user, method="basic"
+    ):
+        return None
 
     return user
 
@@ -207,11 +240,23 @@ def from_header(login: RequestLogin) -> t.Any:
     return user
 
 
-def restore(login: RequestLogin, user: t.Any, cookie: RememberCookie) -> None:
+def restore(
+    login: RequestLogin,
+    user: t.Any,
+    cookie: RememberCookie,
+    record: LoginRecord | None = None,
+) -> bool:
     """Log the user a remember cookie names in to the session: a login that
     is not fresh, keeping the duration the cookie was issued for. A cookie
-    in flask-login's format, signed with a retiring key or not yet bound is
-    re-issued, keeping its expiry.
+    in flask-login's format, signed with a retiring key, not yet bound, or
+    bound to a login record other than the login's is re-issued, keeping
+    its expiry.
+
+    :param record: The active login record the cookie is bound to, which
+        the login goes on with; with a registry and none, a new record is
+        made.
+    :return: False when the registry refuses a new login
+        (``SESSIONAUTH_MAX_SESSIONS``).
     """
     app = login.app
     seconds = cookie.seconds
@@ -219,19 +264,40 @@ def restore(login: RequestLogin, user: t.Any, cookie: RememberCookie) -> None:
     if seconds == remember.duration(login.config, None):
         seconds = None  # the default needs no key in every session
 
+    login_id = None if record is None else cookie.login_id
     fields = new_login(
-        login.config,
-        login.manager,
-        login.request,
+        login,
         user,
         fresh=False,
         remember_seconds=seconds,
+        method="remember",
+        remember_for=(
+            remember.duration(login.config, cookie.seconds)
+            if cookie.expires_at is None
+            else cookie.expires_at - login.manager.clock()
+        ),
+        login_id=login_id,
     )
+
+    if fields is None:
+        login.owe_cookie(CookieWork.CLEAR)
+        return False
+
+    if record is not None:
+        login.record = record
+
     login.stored.write(app, fields)
     signature = fields["token_signature"]
 
-    if cookie.legacy or cookie.stale or signature != cookie.token_signature:
+    if (
+        cookie.legacy
+        or cookie.stale
+        or signature != cookie.token_signature
+        or fields["login_id"] != cookie.login_id
+    ):
         login.owe_cookie(CookieWork.REISSUE, cookie.expires_at)
 
     if user_loaded_from_cookie.receivers:
         user_loaded_from_cookie.send(app, user=user, **login.extra)
+
+    return True

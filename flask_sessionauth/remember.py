@@ -83,6 +83,9 @@ class RememberCookie(t.NamedTuple):
     #: When it stops being valid, in Unix seconds; None for a legacy cookie,
     #: whose format carries no time.
     expires_at: float | None = None
+    #: The secret of the login record the cookie belongs to, when the realm
+    #: has a login registry (see :mod:`~flask_sessionauth.registry`).
+    login_id: str | None = None
 
 
 def _legacy_key(key: str | bytes) -> bytes:
@@ -185,7 +188,7 @@ def load(
         logger.debug("Refused a remember cookie: unexpected contents.")
         return None
 
-    expires_at, seconds, signature, user_id = fields
+    expires_at, seconds, signature, user_id, login_id = fields
 
     # Issued (expires_at - seconds) no later than now, give or take the
     # clocks of two servers.
@@ -199,23 +202,36 @@ def load(
         signature,
         stale=match is KeyMatch.FALLBACK,
         expires_at=expires_at,
+        login_id=login_id,
     )
 
 
 def _payload(
-    user_id: str, expires_at: int, seconds: float, signature: str | None
+    user_id: str,
+    expires_at: int,
+    seconds: float,
+    signature: str | None,
+    login_id: str | None = None,
 ) -> str:
     uid = urlsafe_b64encode(user_id.encode("utf-8")).rstrip(b"=").decode("ascii")
-    return f"{expires_at}~{_compact(seconds)}~{signature or ''}~{uid}"
+    payload = f"{expires_at}~{_compact(seconds)}~{signature or ''}~{uid}"
+    # A cookie of a login with a record names it in a fifth field; without
+    # one, the cookie is byte for byte what it was before registries.
+    return payload if login_id is None else f"{payload}~{login_id}"
 
 
-def _parse(payload: bytes) -> tuple[int, float, str | None, str] | None:
-    """The ``(expires_at, seconds, token_signature, user_id)`` of a signed
-    payload, or None when it does not have that shape. Only a holder of the
-    key can sign one, but it is still parsed as untrusted input.
+def _parse(
+    payload: bytes,
+) -> tuple[int, float, str | None, str, str | None] | None:
+    """The ``(expires_at, seconds, token_signature, user_id, login_id)`` of a
+    signed payload, or None when it does not have that shape. Only a holder
+    of the key can sign one, but it is still parsed as untrusted input.
     """
     try:
-        expires, seconds, signature, uid = payload.decode("ascii").split("~")
+        expires, seconds, signature, uid, *rest = payload.decode("ascii").split("~")
+
+        if len(rest) > 1 or (rest and not 0 < len(rest[0]) <= 128):
+            return None
 
         if not (expires.isdigit() and len(expires) <= 12 and len(seconds) <= 32):
             return None
@@ -233,7 +249,7 @@ def _parse(payload: bytes) -> tuple[int, float, str | None, str] | None:
     ):
         return None
 
-    return expires_at, duration, signature or None, user_id
+    return expires_at, duration, signature or None, user_id, rest[0] if rest else None
 
 
 def read(
@@ -267,6 +283,7 @@ def set_cookie(
     *,
     expires_at: float | None = None,
     realm: str | None = None,
+    login_id: str | None = None,
 ) -> None:
     """Issue a remember cookie of ``realm`` (by default the default realm)
     for a login of ``duration`` seconds, valid until ``expires_at`` (by
@@ -274,7 +291,7 @@ def set_cookie(
     """
     expires = int(now + duration if expires_at is None else expires_at)
     value = keyring(config).sign_remember(
-        _payload(user_id, expires, duration, token_signature), realm
+        _payload(user_id, expires, duration, token_signature, login_id), realm
     )
     response.set_cookie(
         setting(config, "REMEMBER_COOKIE_NAME"),
@@ -363,6 +380,7 @@ def issue_for_login(
         signature if isinstance(signature, str) else None,
         expires_at=expires_at,
         realm=login.realm,
+        login_id=stored.login_id,
     )
 
 
@@ -441,6 +459,7 @@ def refresh(login: RequestLogin, response: Response) -> None:
         duration(config, stored.remember_seconds),
         signature,
         realm=login.realm,
+        login_id=stored.login_id,
     )
 
 

@@ -42,6 +42,7 @@ if t.TYPE_CHECKING:
     from .manager import Callback
     from .manager import LoginManager
     from .mixins import UserProtocol
+    from .stores import LoginRecord
 
 logger = logging.getLogger("flask_sessionauth")
 
@@ -107,6 +108,7 @@ class RequestLogin:
         "loaded",
         "manager",
         "realm",
+        "record",
         "request",
         "session",
         "stored",
@@ -161,9 +163,14 @@ class RequestLogin:
         #: in Unix seconds (the expiry of the cookie it replaces).
         self.cookie_expires_at: float | None = None
         #: Why the session's login ended in this request: ``"idle"`` or
-        #: ``"absolute"`` (session lifetime), ``"protection"`` or
-        #: ``"revoked"``; None if it did not.
+        #: ``"absolute"`` (session lifetime), ``"protection"``,
+        #: ``"revoked"``, ``"expired"`` (its login record is gone), or
+        #: ``"unavailable"`` (the login registry could not be reached, and
+        #: the login was not honoured); None if it did not.
         self.ended: str | None = None
+        #: The login's record in the realm's login registry, once checked or
+        #: made in this request; None without a registry.
+        self.record: LoginRecord | None = None
 
     @property
     def user(self) -> UserProtocol:

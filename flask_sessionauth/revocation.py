@@ -6,10 +6,12 @@ changing the token ends them. :func:`check_binding` is the pipeline's step;
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import typing as t
 
+from . import registry
 from .config import setting
 from .mixins import session_token
 from .remember import sent
@@ -19,6 +21,7 @@ from .signals import session_revoked
 from .signing import binding
 from .signing import KeyMatch
 from .signing import keyring
+from .stores import StoreUnavailable
 
 if t.TYPE_CHECKING:
     from .remember import RememberCookie
@@ -59,13 +62,54 @@ def check_binding(
 
 
 def revoke(login: RequestLogin, user: t.Any) -> None:
-    """End a revoked login: remove it from the session, delete the remember
-    cookie and send :data:`~flask_sessionauth.session_revoked`.
+    """End a revoked login: remove it from the session, end its login
+    record, delete the remember cookie and send
+    :data:`~flask_sessionauth.session_revoked`.
     """
     logger.debug("Refused a revoked login of user %r.", user)
+    registry.end_current(login, "revoked", user)
     login.end("revoked")
     login.owe_cookie(CookieWork.CLEAR)
     session_revoked.send(login.app, user=user, **login.extra)
+
+
+def revoke_all(login: RequestLogin, user: t.Any, *, strict: bool = True) -> int:
+    """End every login of ``user`` in ``login``'s realm: each record in the
+    login registry, and the request's own login if it is the user's. Used
+    when the user is disabled, and by
+    :meth:`~flask_sessionauth.LoginManager.revoke_all_sessions`.
+
+    :param strict: Raise when the store cannot be reached; otherwise the
+        outage is logged, and the request's own login still ends.
+    :return: How many records were ended.
+    :raises StoreUnavailable: The store cannot be reached, and ``strict``.
+    """
+    manager = login.manager
+    count = 0
+
+    if manager.registry is not None:
+        try:
+            for record in registry.records(login.app, manager, user):
+                registry.end(login.app, manager, record, "revoked", user=user)
+                count += 1
+        except StoreUnavailable as error:
+            if strict:
+                raise
+
+            manager.registry_health.failed(error)
+
+    login.record = None
+
+    if login.stored.exists and str(login.stored.user_id) == str(
+        getattr(user, manager.id_attribute)()
+    ):
+        login.end("revoked")
+        login.owe_cookie(CookieWork.CLEAR)
+
+        if login.g.__dict__.get(login.user_key) is user:
+            login.set_user(manager.anonymous_user())
+
+    return count
 
 
 def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
@@ -161,12 +205,21 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
         login, keys, cookie.token_signature, previous, token
     )
 
+    signature = None if token is None else keys.sign_token(token)
+
+    if manager.registry is not None and login.record is not None:
+        # The session's record follows the new binding, and every other
+        # login of the user ends now, not when it is next used.
+        bound = dataclasses.replace(login.record, token_signature=signature)
+        manager.registry.update(bound)
+        login.record = bound
+
+        for record in registry.records(app, manager, user, current=bound):
+            if not record.current:
+                registry.end(app, manager, record, "revoked", user=user)
+
     # A credential change is a new login as far as fixation goes.
-    stored.write(
-        app,
-        {"token_signature": None if token is None else keys.sign_token(token)},
-        replace=False,
-    )
+    stored.write(app, {"token_signature": signature}, replace=False)
 
     if follows:
         assert cookie is not None

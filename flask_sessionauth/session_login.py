@@ -22,6 +22,11 @@ if t.TYPE_CHECKING:
     from flask.sessions import SessionMixin
 
 
+#: Record secrets longer than this, in a session or a remember cookie, are
+#: refused unread.
+MAX_LOGIN_ID_LENGTH = 128
+
+
 class SessionKeys(t.NamedTuple):
     """The session keys of a login. The defaults are flask-login's names (and
     this extension's own ``_fresh_at``, ``_token_sig`` and ``_lifetime``), so
@@ -48,6 +53,9 @@ class SessionKeys(t.NamedTuple):
     #: When the login was made and last seen, while a session timeout is on
     #: (see :func:`flask_sessionauth.lifetime.stamp`).
     lifetime: str = "_lifetime"
+    #: The secret of the login's record, while the realm has a login
+    #: registry (see :mod:`flask_sessionauth.registry`).
+    login_id: str = "_login_id"
 
     def all(self) -> frozenset[str]:
         """Every key of a login."""
@@ -72,8 +80,8 @@ DEFAULT_KEYS = SessionKeys()
 #: ``next`` excepted (it belongs to the login flow, not to the login).
 LOGIN_SESSION_KEYS = DEFAULT_KEYS.all()
 #: Every session key this extension may write, as flask-login's
-#: ``SESSION_KEYS`` plus this extension's own ``_fresh_at``, ``_token_sig`` and
-#: ``_lifetime``.
+#: ``SESSION_KEYS`` plus this extension's own ``_fresh_at``, ``_token_sig``,
+#: ``_lifetime`` and ``_login_id``.
 SESSION_KEYS = LOGIN_SESSION_KEYS | {"next"}
 
 #: What :meth:`SessionLogin.write` may be given, by field of
@@ -86,6 +94,7 @@ Field = t.Literal[
     "fresh_at",
     "token_signature",
     "lifetime",
+    "login_id",
 ]
 
 
@@ -166,6 +175,18 @@ class SessionLogin:
     @lifetime.setter
     def lifetime(self, value: str) -> None:
         self.session[self.keys.lifetime] = value
+
+    @property
+    def login_id(self) -> str | None:
+        """The secret of the login's record, or None when the session holds
+        none, or something that cannot be one.
+        """
+        value = self.session.get(self.keys.login_id)
+
+        if type(value) is not str or not 0 < len(value) <= MAX_LOGIN_ID_LENGTH:
+            return None
+
+        return value
 
     def _put(self, key: str, value: object) -> None:
         if value is not None:

@@ -60,3 +60,22 @@ session_revoked = _signals.signal("session-revoked")
 #:
 #: .. versionadded:: 0.2.0
 session_expired = _signals.signal("session-expired")
+
+#: Sent when a login registry (see :mod:`flask_sessionauth.registry`)
+#: records a new login, with ``user`` and ``record``, the
+#: :class:`~flask_sessionauth.stores.LoginRecord`.
+#:
+#: .. versionadded:: 0.2.0
+session_started = _signals.signal("session-started")
+
+#: Sent when a login registry ends a login's record, with ``user`` (None if
+#: it was not loaded), ``record``, the ended
+#: :class:`~flask_sessionauth.stores.LoginRecord`, and ``reason``:
+#: ``"logout"``, ``"revoked"`` (by
+#: :meth:`~flask_sessionauth.LoginManager.revoke_session` and the other
+#: revoke methods, a changed session token or an inactive user),
+#: ``"expired"``, ``"evicted"`` (over ``SESSIONAUTH_MAX_SESSIONS``) or
+#: ``"replaced"`` (another login in the same session).
+#:
+#: .. versionadded:: 0.2.0
+session_ended = _signals.signal("session-ended")

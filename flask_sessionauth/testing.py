@@ -5,13 +5,12 @@ from __future__ import annotations
 import typing as t
 from datetime import timedelta
 
-import flask
 from flask.testing import FlaskClient
 
-from .config import realm_config
 from .lifetime import stamp
 from .login import new_login
 from .realms import get_manager
+from .request_login import current_login
 from .session_login import SessionKeys
 from .session_login import SessionLogin
 
@@ -59,10 +58,16 @@ def login_test_client(
     """
     app = client.application
     manager = get_manager(app, realm)
-    config = realm_config(app.config, realm)
 
     with app.test_request_context(environ_base=client.environ_base):
-        fields = new_login(config, manager, flask.request, user, fresh=fresh)
+        fields = new_login(current_login(realm), user, fresh=fresh, method="test")
+
+    if fields is None:
+        raise RuntimeError(
+            "The login registry refused the test login: the user has"
+            " SESSIONAUTH_MAX_SESSIONS logins and SESSIONAUTH_MAX_SESSIONS_POLICY"
+            " is 'refuse'. End some first (revoke_all_sessions), or raise the limit."
+        )
 
     if age is not None or idle is not None:
         _age_login(fields, manager.clock(), age, idle)

@@ -250,15 +250,22 @@ def _parameters(func: t.Callable[..., t.Any]) -> list[tuple[str, t.Any, t.Any]]:
     ]
 
 
+#: Parameters ours may add to flask-login's, each keyword-only and None by
+#: default, so that every call written for flask-login still works.
+_ADDED_PARAMETERS = {"realm", "registry"}
+
+
 def _without_realm(func: t.Callable[..., t.Any]) -> list[tuple[str, t.Any, t.Any]]:
-    """``func``'s parameters, which may add to flask-login's only the
-    keyword-only ``realm`` defaulting to the default realm: every call
-    written for flask-login still works.
+    """``func``'s parameters without those in :data:`_ADDED_PARAMETERS`,
+    which must be keyword-only and default to None.
     """
     params = _parameters(func)
-    realm = [p for p in params if p[0] == "realm"]
-    assert realm in ([], [("realm", inspect.Parameter.KEYWORD_ONLY, None)])
-    return [p for p in params if p[0] != "realm"]
+
+    for name, kind, default in params:
+        if name in _ADDED_PARAMETERS:
+            assert (kind, default) == (inspect.Parameter.KEYWORD_ONLY, None), name
+
+    return [p for p in params if p[0] not in _ADDED_PARAMETERS]
 
 
 @pytest.mark.parametrize("name", ["", *SUBMODULES])
@@ -751,4 +758,4 @@ def test_session_keys_extend_flask_logins() -> None:
     theirs = set(flask_login.config.SESSION_KEYS)
 
     assert theirs <= ours
-    assert ours - theirs == {"_fresh_at", "_token_sig", "_lifetime"}
+    assert ours - theirs == {"_fresh_at", "_token_sig", "_lifetime", "_login_id"}

@@ -1,0 +1,82 @@
+"""A login registry kept in a dict: for tests, and for apps served by one
+process. Records are lost when the process ends, which logs every user out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+from . import LoginRecord
+
+if t.TYPE_CHECKING:
+    _UserKey = tuple[str | None, str]
+
+
+class MemoryLoginStore:
+    """A :class:`~flask_sessionauth.stores.LoginStore` in this process's
+    memory, safe to share between threads.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, LoginRecord] = {}
+        self._users: dict[_UserKey, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, record_id: str, now: float) -> LoginRecord | None:
+        record = self._records.get(record_id)
+
+        if record is None or record.expires_at <= now:
+            return None
+
+        return record
+
+    def add(self, record: LoginRecord) -> None:
+        with self._lock:
+            self._records[record.id] = record
+            self._users.setdefault((record.realm, record.user_id), set()).add(record.id)
+
+    def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
+        with self._lock:
+            record = self._records.get(record_id)
+
+            if record is not None and record.active:
+                self._records[record_id] = dataclasses.replace(
+                    record, last_seen=last_seen, expires_at=expires_at
+                )
+
+    def update(self, record: LoginRecord) -> None:
+        with self._lock:
+            stored = self._records.get(record.id)
+
+            if stored is None or (not stored.active and record.active):
+                return
+
+            self._records[record.id] = record
+
+    def user_records(
+        self, realm: str | None, user_id: str, now: float
+    ) -> list[LoginRecord]:
+        with self._lock:
+            ids = self._users.get((realm, user_id), set())
+            found = []
+
+            for record_id in list(ids):
+                record = self._records.get(record_id)
+
+                if record is None or record.expires_at <= now:
+                    # Lazy cleanup: a record is dropped once it has expired.
+                    ids.discard(record_id)
+                    self._records.pop(record_id, None)
+                else:
+                    found.append(record)
+
+            if not ids:
+                self._users.pop((realm, user_id), None)
+
+            return found
+
+    def __len__(self) -> int:
+        """How many records, expired ones not yet cleaned up included."""
+        return len(self._records)
