@@ -121,6 +121,7 @@ def from_session(login: RequestLogin) -> t.Any:
     user = login.load_user(login.stored.user_id)
 
     if user is None:
+        login.record = None  # not this request's login after all
         return None
 
     if not check_binding(login, user):

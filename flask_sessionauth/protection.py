@@ -245,7 +245,9 @@ def protect(login: RequestLogin) -> bool:
     session's login was made with to the client's.
 
     Protection covers the whole session: a mismatch found by one realm's
-    login judges every realm's login in the session.
+    login has every realm's login in the session judged at once, each by
+    its own identifier, so that none outlives the suspect session until a
+    request reads it. A login this client made or confirmed holds.
 
     :return: Whether the login survives. In "basic" mode, or for a permanent
         signed cookie session under "strong", a mismatch only marks the
@@ -270,24 +272,39 @@ def protect(login: RequestLogin) -> bool:
     if found is KEEP:
         return True
 
-    if found is Verdict.NOT_FRESH:
-        for each in _session_logins(login):
-            if each.stored.exists:
-                each.stored.fresh = False
-    else:
-        for each in _session_logins(login):
-            each.end("protection")
-            each.owe_cookie(CookieWork.CLEAR)
+    _apply(login, found)
+
+    # The whole session is suspect: every other realm's login is judged now,
+    # each by its own identifier, rather than when a request next reads it.
+    # A login this client made or confirmed (in this request, say) holds.
+    for realm in realms(login.app):
+        if realm != login.realm:
+            other = current_login(realm)
+
+            if other.stored.exists:
+                other_found = verdict(
+                    mode,
+                    other.stored.identifier,
+                    other.request,
+                    other.manager.identifier_generator,
+                    other.session,
+                    app=other.app,
+                )
+
+                if other_found is not KEEP:
+                    _apply(other, other_found)
 
     session_protected.send(login.app, **login.extra)
     return found is Verdict.NOT_FRESH
 
 
-def _session_logins(login: RequestLogin) -> list[RequestLogin]:
-    """``login`` and the request's logins of the app's other realms."""
-    return [login] + [
-        current_login(realm) for realm in realms(login.app) if realm != login.realm
-    ]
+def _apply(login: RequestLogin, found: Verdict) -> None:
+    """Mark ``login`` not fresh, or end it and its remember cookie."""
+    if found is Verdict.NOT_FRESH:
+        login.stored.fresh = False
+    else:
+        login.end("protection")
+        login.owe_cookie(CookieWork.CLEAR)
 
 
 @functools.lru_cache(maxsize=1024)

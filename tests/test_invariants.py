@@ -1,58 +1,80 @@
 """Security invariants of logins, checked by a Hypothesis state machine.
 
-Three clients (two browsers of the victim, one of the attacker) log in and
-out, change passwords, copy each other's cookies and put back cookies they
-held before, while the app's settings and secret keys change under them and
-time passes. The machine runs once on Flask's signed cookie sessions and once
-on Flask-Session's server-side sessions.
+The app has two realms (issue 15): the default realm, whose users are
+customers, and a realm "staff", with a user table of its own. The two tables
+share their ids: customer 1 is the attacker, staff member 1 the victim, and
+customer 2 the victim, staff member 2 the attacker, so that any confusion of
+the realms hands one person's login to another. Three clients (two browsers
+of the victim, one of the attacker) log in and out of either realm (and of
+both at once, ``logout_all()``), change passwords, copy each other's cookies
+and put back cookies they held before, put one realm's remember cookie
+under the other realm's cookie name, and offer one table's password to the
+other realm's login, while the app's settings and secret keys change under
+them and time passes. The machine runs once on Flask's signed cookie
+sessions and once on Flask-Session's server-side sessions.
 
 The model tracks credentials, not clients. Each login makes a ``Login`` (its
-user, and whether it is alive). Every session cookie value (for server-side
-sessions: every incarnation of a session id) and every remember cookie value
-carries a set of logins:
+realm, its user, and whether it is alive). Every session cookie value (for
+server-side sessions: every incarnation of a session id) and every remember
+cookie value carries a set of logins; a session carries logins of both
+realms, and only a login of a realm, carried by the session or by that
+realm's remember cookie, makes a request a user of that realm:
 
-- a password login (form or HTTP Basic) makes a new login, carried by the
-  session and remember cookies of its response;
+- a password login (form or HTTP Basic) makes a new login of the realm
+  whose table holds the password, carried by the session and by that
+  realm's remember cookie of its response;
 - a login restored from a remember cookie carries that cookie's login;
 - a remember cookie issued without a password login (refresh on each
-  request, re-signing, ``rebind_session``) carries the login of the cookie
-  the request sent, whatever the session carries;
-- a token change ends every login of its user; ``rebind_session`` continues
-  the caller's session as a new login, and its remember cookie only if that
-  cookie carried a live login of the user;
-- logging out leaves the client's cookies carrying nothing; copies of a
-  signed session cookie and of a remember cookie keep their login until the
-  token changes (docs/security.rst); a server-side session id carries what is
-  stored under it, for every holder;
-- a login written to a server-side session starts a new incarnation of its
-  id: copies of the id taken before carry nothing;
+  request, re-signing, ``rebind_session``) carries the logins of its realm
+  that the cookie the request sent under its name carries, whatever the
+  session carries;
+- a token change ends every login of its user in its realm;
+  ``rebind_session`` continues the caller's login of that realm as a new
+  login, and its remember cookie only if that cookie carried a live login
+  of the user;
+- logging out of a realm leaves the client's cookies carrying nothing of
+  that realm (``logout_all()`` and ``SESSIONAUTH_LOGOUT_CLEAR_SESSION``:
+  nothing at all); copies of a signed session cookie and of a remember
+  cookie keep their login until the token changes (docs/security.rst); a
+  server-side session id carries what is stored under it, for every holder;
+- a request that does not touch a realm (``/staff/me`` does not touch the
+  customers) leaves the session carrying, at most, the logins of that realm
+  it carried;
+- a login of any realm written to a server-side session starts a new
+  incarnation of its id: copies of the id taken before carry nothing;
 - under ``SESSIONAUTH_SESSION_IDLE_TIMEOUT`` and
-  ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT`` (each on or off for a run) a
-  session cookie value, or a server-side session id, carries nothing once
-  it is idle or old beyond the timeouts. The model
-  keeps, for each, the latest time its login can have been written and its
-  last use: an expired login never authenticates, while its remember cookie
-  still may (a new login, which the model allows as a restore).
+  ``SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT`` (each on or off for a run, for
+  the app and, through ``SESSIONAUTH_REALMS``, for staff on its own) a
+  session cookie value, or a server-side session id, carries no login of a
+  realm once that realm's login is idle or old beyond the realm's timeouts.
+  The model keeps, for each and each realm, the latest time its login can
+  have been written and its last use: an expired login never authenticates,
+  while its remember cookie still may (a new login, which the model allows
+  as a restore).
 
 Invariants, checked after every step by probes that leave no trace (a
 throwaway client; the stored sessions and the users' tokens are put back
-afterwards), for every client: its cookies together, each on its own, and its
-current cookie of each kind beside the last few of the other kind it held
-before (it could put them back any time) make a request anonymous unless
-they carry a live login of the user it is made by. A probe whose answer sets
-a new cookie sends that cookie alone too, and it may only be the user the
-rules above let it carry; when the probe was logged in, the same is done
-for a password change with ``rebind_session()``. No answer is a server
-error. Every request the rules send is checked the same way, with a correct
-password in the request as a justification too.
+afterwards), for every client: its cookies together, each on its own, its
+current cookie of each kind beside the last few of that kind it held before
+(it could put them back any time), and its two remember cookies swapped
+(each realm's value under the other realm's name) make a request anonymous
+in each realm unless they carry a live login of that realm of the user it
+is made by. A probe whose answer sets a new cookie sends that cookie alone
+too, and it may only be the user the rules above let it carry, in the realm
+they let it carry; when the probe was logged in to a realm, the same is
+done for a password change in that realm with ``rebind_session()``. No
+answer is a server error. Every request the rules send is checked the same
+way, with a correct password of the realm's table in the request as a
+justification too.
 
 The model may call something valid that the code refuses (strong session
 protection, a dropped secret key): the code may be stricter, never looser.
 
 ``SESSIONAUTH_STATEFUL_EXAMPLES`` (default 250) and
 ``SESSIONAUTH_STATEFUL_STEPS`` (default 30) set how many examples, and steps
-in each, each machine runs; the defaults take about 35 seconds in all. tox
-runs the default in py312 and 50 examples in its other envs (see tox.ini).
+in each, each machine runs; the defaults take about 75 seconds of CPU in
+all, some 20 more than before the second realm. tox runs the default in
+py312 and 50 examples in its other envs (see tox.ini).
 """
 
 from __future__ import annotations
@@ -78,36 +100,57 @@ from hypothesis.stateful import rule
 from hypothesis.stateful import RuleBasedStateMachine
 from werkzeug.test import TestResponse
 
-from flask_sessionauth import current_user
-from flask_sessionauth import login_required
 from flask_sessionauth import login_user
 from flask_sessionauth import LoginManager
+from flask_sessionauth import logout_all
 from flask_sessionauth import logout_user
 from flask_sessionauth import rebind_session
 from flask_sessionauth import UserMixin
 from helpers import read_lifetime
 
+#: The realms, by the names the model gives them, and the name the package
+#: knows each by (None: the default realm).
+CUSTOMER = "customer"
+STAFF = "staff"
+REALMS = (CUSTOMER, STAFF)
+REALM_NAME: dict[str, str | None] = {CUSTOMER: None, STAFF: "staff"}
+
 SESSION = "session"
-REMEMBER = "remember_token"
-COOKIES = (SESSION, REMEMBER)
+#: Each realm's remember cookie (spec: the app's name, then ``_<realm>``).
+REMEMBER = {CUSTOMER: "remember_token", STAFF: "remember_token_staff"}
+COOKIES = (SESSION, REMEMBER[CUSTOMER], REMEMBER[STAFF])
+#: The realm each remember cookie name belongs to.
+REMEMBER_REALM = {name: realm for realm, name in REMEMBER.items()}
+#: Each realm's ``_lifetime`` session key (spec: ``.<realm>`` appended).
+LIFETIME_KEY = {CUSTOMER: "_lifetime", STAFF: "_lifetime.staff"}
 #: Flask-Session's prefix of the keys it stores sessions under.
 STORE_PREFIX = "session:"
 #: How many earlier cookies of each kind a client is probed with.
 PROBED_HISTORY = 3
 
-#: The clients, the user whose password each knows, and its User-Agent
-#: (different, so that session protection tells them apart).
-KNOWS = {"victim": "v", "phone": "v", "attacker": "a"}
+#: The clients, the user of each realm whose password each knows, and its
+#: User-Agent (different, so that session protection tells them apart). The
+#: tables share ids, crossed: the attacker's customer id is the victim's
+#: staff id and the reverse.
+KNOWS = {
+    "victim": {CUSTOMER: "2", STAFF: "1"},
+    "phone": {CUSTOMER: "2", STAFF: "1"},
+    "attacker": {CUSTOMER: "1", STAFF: "2"},
+}
 AGENTS = {
     "victim": "Mozilla/5.0 (victim laptop)",
     "phone": "Mozilla/5.0 (victim phone)",
     "attacker": "curl/8.0 (attacker)",
 }
 CLIENTS = tuple(KNOWS)
-USERS = ("v", "a")
+#: The ids of both tables.
+USERS = ("1", "2")
 PAIRS = tuple(itertools.permutations(CLIENTS, 2))
 
 LOGIN_ROUTES = ("/login", "/login-clear", "/logout-login")
+#: ``/me`` reports the user of each realm; ``/<realm>/me`` touches that
+#: realm alone.
+VISITS = ("/me", *(f"/{realm}/me" for realm in REALMS))
 PROTECTION = (None, "basic", "strong")
 #: The session timeouts of a run, when on, and the steps time takes: around
 #: the granularity, the idle timeout (plus the granularity) and the absolute
@@ -147,10 +190,25 @@ class Member(UserMixin):
     def __init__(self, id: str, password: str) -> None:
         self.id = id
         self.password = password
+        # The same in both tables until it changes, so that a token binding
+        # never tells customer 1 from staff member 1: only the realms do.
         self.token = f"{id}-token-0"
 
     def get_session_token(self) -> str | None:
         return self.token
+
+
+Tables = dict[str, dict[str, Member]]
+
+
+def new_tables() -> Tables:
+    """Both realms' users; a password names its realm, so that no password
+    opens the other table's user of the same id.
+    """
+    return {
+        realm: {uid: Member(uid, f"{realm}-{uid}-password-0") for uid in USERS}
+        for realm in REALMS
+    }
 
 
 class Clock:
@@ -161,16 +219,7 @@ class Clock:
         return self.now
 
 
-def whoami() -> str:
-    if current_user.is_authenticated:
-        return f"user:{current_user.get_id()}"
-
-    return "anon"
-
-
-def build_app(
-    members: dict[str, Member], clock: Clock, store: SimpleCache | None
-) -> Flask:
+def build_app(tables: Tables, clock: Clock, store: SimpleCache | None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="key-0", TESTING=True)
 
@@ -178,9 +227,108 @@ def build_app(
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=store)
         Session(app)
 
-    manager = LoginManager(app)
-    manager.clock = clock
+    managers = {
+        CUSTOMER: LoginManager(app),
+        STAFF: LoginManager(app, realm=REALM_NAME[STAFF]),
+    }
     tokens = itertools.count(1)
+
+    def whoami(*realms: str) -> str:
+        """``customer=user:1 staff=anon``: the user of each realm in
+        ``realms`` (all by default).
+        """
+        parts = []
+
+        for realm in realms or REALMS:
+            user = managers[realm].current_user
+
+            if user.is_authenticated:
+                parts.append(f"{realm}=user:{user.get_id()}")
+            else:
+                parts.append(f"{realm}=anon")
+
+        return " ".join(parts)
+
+    for realm, manager in managers.items():
+        manager.clock = clock
+        serve_realm(app, realm, manager, tables[realm], whoami, tokens)
+
+    def checked_member() -> tuple[str, Member | None]:
+        realm = request.form["realm"]
+        member = tables[realm].get(request.form["username"])
+
+        if member is None or member.password != request.form["password"]:
+            return realm, None
+
+        return realm, member
+
+    def remember() -> bool:
+        return request.form.get("remember") == "1"
+
+    @app.get("/me")
+    def me() -> str:
+        return whoami()
+
+    @app.post("/login")
+    def login() -> str:
+        realm, member = checked_member()
+
+        if member is not None:
+            login_user(member, remember=remember(), realm=REALM_NAME[realm])
+
+        return whoami()
+
+    @app.post("/login-clear")
+    def login_clear() -> str:
+        realm, member = checked_member()
+
+        if member is not None:
+            session.clear()
+            managers[realm].login_user(member, remember=remember())
+
+        return whoami()
+
+    @app.post("/logout")
+    def logout() -> str:
+        logout_user(realm=REALM_NAME[request.form["realm"]])
+        return whoami()
+
+    @app.post("/logout-all")
+    def logout_everywhere() -> str:
+        logout_all()
+        return whoami()
+
+    @app.post("/logout-login")
+    def logout_login() -> str:
+        realm, member = checked_member()
+
+        if member is not None:
+            before = app.config.get("SESSIONAUTH_LOGOUT_CLEAR_SESSION", False)
+            app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
+
+            try:
+                managers[realm].logout_user()
+            finally:
+                app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = before
+
+            login_user(member, remember=remember(), realm=REALM_NAME[realm])
+
+        return whoami()
+
+    return app
+
+
+def serve_realm(
+    app: Flask,
+    realm: str,
+    manager: LoginManager,
+    members: dict[str, Member],
+    whoami: t.Callable[..., str],
+    tokens: t.Iterator[int],
+) -> None:
+    """The realm's loaders and handler, and its own views: ``/<realm>/me``
+    and ``/<realm>/password``.
+    """
 
     @manager.user_loader
     def load_member(user_id: str) -> Member | None:
@@ -195,76 +343,26 @@ def build_app(
 
         return member
 
-    def checked_member() -> Member | None:
-        member = members.get(request.form["username"])
+    @manager.unauthorized_handler
+    def unauthorized() -> tuple[str, int]:
+        return whoami(), 401
 
-        if member is None or member.password != request.form["password"]:
-            return None
-
-        return member
-
-    def remember() -> bool:
-        return request.form.get("remember") == "1"
-
-    @app.get("/me")
+    @app.get(f"/{realm}/me", endpoint=f"{realm}_me")
     def me() -> str:
-        return whoami()
+        return whoami(realm)
 
-    @app.post("/login")
-    def login() -> str:
-        member = checked_member()
-
-        if member is not None:
-            login_user(member, remember=remember())
-
-        return whoami()
-
-    @app.post("/login-clear")
-    def login_clear() -> str:
-        member = checked_member()
-
-        if member is not None:
-            session.clear()
-            login_user(member, remember=remember())
-
-        return whoami()
-
-    @app.post("/logout")
-    def logout() -> str:
-        logout_user()
-        return whoami()
-
-    @app.post("/logout-login")
-    def logout_login() -> str:
-        member = checked_member()
-
-        if member is not None:
-            before = app.config.get("SESSIONAUTH_LOGOUT_CLEAR_SESSION", False)
-            app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = True
-
-            try:
-                logout_user()
-            finally:
-                app.config["SESSIONAUTH_LOGOUT_CLEAR_SESSION"] = before
-
-            login_user(member, remember=remember())
-
-        return whoami()
-
-    @app.post("/password")
-    @login_required
+    @app.post(f"/{realm}/password", endpoint=f"{realm}_password")
+    @manager.login_required
     def password() -> str:
-        member = t.cast(Member, current_user._get_current_object())
+        member = t.cast(Member, manager.current_user._get_current_object())
         number = next(tokens)
-        member.password = f"{member.id}-password-{number}"
+        member.password = f"{realm}-{member.id}-password-{number}"
         member.token = f"{member.id}-token-{number}"
 
         if request.form.get("rebind") == "1":
-            rebind_session()
+            rebind_session(realm=REALM_NAME[realm])
 
         return whoami()
-
-    return app
 
 
 def store_snapshot(store: SimpleCache) -> dict[str, t.Any]:
@@ -276,22 +374,35 @@ def store_restore(store: SimpleCache, saved: dict[str, t.Any]) -> None:
     store._cache.update(saved)
 
 
-def answer(response: TestResponse) -> tuple[int, str | None]:
-    """The status of a response, and the user the app says made the request
-    (None: anonymous).
+#: The user of each realm a response reports (None: anonymous); a realm the
+#: request did not touch is absent.
+Users = dict[str, str | None]
+
+
+def answer(response: TestResponse) -> tuple[int, Users]:
+    """The status of a response, and the user of each realm the app says
+    made the request.
     """
     status = response.status_code
+    users: Users = {}
 
-    if status != 200:
-        return status, None
+    if status not in (200, 401):
+        return status, users
 
     text = response.text
 
-    if text == "anon":
-        return status, None
+    for part in text.split():
+        realm, _, user = part.partition("=")
+        assert realm in REALMS and realm not in users, text
 
-    assert text.startswith("user:"), text
-    return status, text[len("user:") :]
+        if user == "anon":
+            users[realm] = None
+        else:
+            assert user.startswith("user:"), text
+            users[realm] = user[len("user:") :]
+
+    assert users, text
+    return status, users
 
 
 def touched(response: TestResponse, name: str) -> bool:
@@ -313,13 +424,14 @@ def jar_value(client: FlaskClient, name: str) -> str | None:
 @dataclasses.dataclass
 class Login:
     number: int
+    realm: str
     user: str
     how: str
     alive: bool = True
 
     def __str__(self) -> str:
         state = "live" if self.alive else "dead"
-        return f"L{self.number}({self.user}, {self.how}, {state})"
+        return f"L{self.number}({self.realm} {self.user}, {self.how}, {state})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,9 +445,27 @@ class Cred:
 
 
 Jar = dict[str, Cred | None]
-#: A probe's status and user, and the same for each cookie its answer set,
+#: When a session's login of a realm can have been written at the latest,
+#: and its last use at the latest.
+Times = tuple[float, float]
+#: A probe's status and users, and the same for each cookie its answer set,
 #: sent on its own.
-Outcome = tuple[int, str | None, tuple[tuple[str, tuple[int, str | None]], ...]]
+Outcome = tuple[int, Users, tuple[tuple[str, tuple[int, Users]], ...]]
+
+
+class Touched(t.NamedTuple):
+    """What a request found of a realm it touched."""
+
+    #: The user of the realm it reported (None: anonymous).
+    user: str | None
+    #: Whether the session, or the realm's remember cookie, it sent carried
+    #: a live login of that user.
+    session_live: bool
+    remember_live: bool
+    #: The login its correct password made, if any.
+    new_login: int | None
+    #: Whether that login was a form login into the realm (login_user()).
+    logged_in: bool
 
 
 class LoginMachine(RuleBasedStateMachine):
@@ -346,13 +476,10 @@ class LoginMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.members = {
-            "v": Member("v", "v-password-0"),
-            "a": Member("a", "a-password-0"),
-        }
+        self.tables = new_tables()
         self.clock = Clock()
         self.store = SimpleCache(threshold=1_000_000) if self.server_side else None
-        self.app = build_app(self.members, self.clock, self.store)
+        self.app = build_app(self.tables, self.clock, self.store)
         self.context = self.app.app_context() if self.shared_app_context else None
 
         if self.context is not None:
@@ -374,18 +501,19 @@ class LoginMachine(RuleBasedStateMachine):
         self.incarnation: dict[str, int] = {}
         self.stored: dict[str, set[int]] = {}
         self.jars: dict[str, Jar] = {who: dict.fromkeys(COOKIES) for who in CLIENTS}
-        #: Probe answers: (client, cookie values, world) -> (status, user).
+        #: Probe answers: (client, cookie values, world) -> outcome.
         self.answers: dict[tuple[object, ...], Outcome] = {}
         self.history: dict[str, dict[str, list[Cred | None]]] = {
             who: {name: [None] for name in COOKIES} for who in CLIENTS
         }
-        self.idle_on = False
-        self.absolute_on = False
-        #: The latest time the login of a signed session cookie value, or of
-        #: what a server-side session id stores, can have been written, and
-        #: its latest use: (login, use).
-        self.session_times: dict[str, tuple[float, float]] = {}
-        self.stored_times: dict[str, tuple[float, float]] = {}
+        #: Whether each realm's idle and absolute timeouts are on.
+        self.idle_on = dict.fromkeys(REALMS, False)
+        self.absolute_on = dict.fromkeys(REALMS, False)
+        #: For a signed session cookie value, or what a server-side session
+        #: id stores, and a realm: the latest time the realm's login can have
+        #: been written, and its latest use.
+        self.session_times: dict[tuple[str, str], Times] = {}
+        self.stored_times: dict[tuple[str, str], Times] = {}
 
     # What credentials carry
 
@@ -393,53 +521,71 @@ class LoginMachine(RuleBasedStateMachine):
         if cred is None:
             return set()
 
-        if name == REMEMBER:
+        if name != SESSION:
             return self.remember_carry.get(cred.value, set())
 
         if not self.server_side:
-            if self.expired(self.session_times.get(cred.value)):
-                return set()
-
-            return self.session_carry.get(cred.value, set())
-
-        if self.incarnation.get(cred.value) != cred.incarnation:
+            found = self.session_carry.get(cred.value, set())
+            times = self.session_times
+        elif self.incarnation.get(cred.value) != cred.incarnation:
             return set()
+        else:
+            found = self.stored.get(cred.value, set())
+            times = self.stored_times
 
-        if self.expired(self.stored_times.get(cred.value)):
-            return set()
+        return {
+            n
+            for n in found
+            if not self.expired(
+                self.logins[n].realm,
+                times.get((cred.value, self.logins[n].realm)),
+            )
+        }
 
-        return self.stored.get(cred.value, set())
-
-    def expired(self, times: tuple[float, float] | None) -> bool:
-        """Whether a session whose login was written at the latest at
-        ``login`` and last used at the latest at ``use`` is past a timeout.
+    def expired(self, realm: str, times: Times | None) -> bool:
+        """Whether a login of ``realm`` written at the latest at ``login``
+        and last used at the latest at ``use`` is past a timeout.
         """
         if times is None:
             return False
 
         login, use = times
         now = self.clock.now
-        return (self.idle_on and now - use > IDLE + GRANULARITY) or (
-            self.absolute_on and now - login > ABSOLUTE
+        return (self.idle_on[realm] and now - use > IDLE + GRANULARITY) or (
+            self.absolute_on[realm] and now - login > ABSOLUTE
         )
 
-    def sent_times(self, cred: Cred | None) -> tuple[float, float] | None:
+    def sent_times(self, cred: Cred | None, realm: str) -> Times | None:
         if cred is None:
             return None
 
         if not self.server_side:
-            return self.session_times.get(cred.value)
+            return self.session_times.get((cred.value, realm))
 
-        return self.stored_times.get(cred.value)
+        return self.stored_times.get((cred.value, realm))
 
-    def live_logins(self, user: str, numbers: set[int]) -> set[int]:
+    def of_realm(self, realm: str, numbers: set[int]) -> set[int]:
+        return {n for n in numbers if self.logins[n].realm == realm}
+
+    def live_logins(self, realm: str, user: str, numbers: set[int]) -> set[int]:
         return {
-            n for n in numbers if self.logins[n].user == user and self.logins[n].alive
+            n
+            for n in numbers
+            if self.logins[n].realm == realm
+            and self.logins[n].user == user
+            and self.logins[n].alive
         }
 
-    def new_login(self, user: str, how: str) -> int:
-        self.logins.append(Login(len(self.logins), user, how))
+    def new_login(self, realm: str, user: str, how: str) -> int:
+        self.logins.append(Login(len(self.logins), realm, user, how))
         return len(self.logins) - 1
+
+    def tokens(self) -> dict[tuple[str, str], str | None]:
+        return {
+            (realm, uid): member.token
+            for realm, members in self.tables.items()
+            for uid, member in members.items()
+        }
 
     def describe(self, jar: Jar) -> str:
         parts = []
@@ -460,21 +606,25 @@ class LoginMachine(RuleBasedStateMachine):
         who: str,
         jar: Jar,
         status: int,
-        user: str | None,
-        password_user: str | None,
-    ) -> str | None:
+        users: Users,
+        password_users: dict[str, str],
+    ) -> None:
+        """Each realm's user must be justified by a live login of that
+        realm, carried by the session or that realm's remember cookie, or by
+        a correct password of that realm's table.
+        """
         assert status < 500, f"{who} got status {status}"
 
-        if user is None or user == password_user:
-            return user
+        for realm, user in users.items():
+            if user is None or user == password_users.get(realm):
+                continue
 
-        sent = self.carried(SESSION, jar[SESSION]) | self.carried(
-            REMEMBER, jar[REMEMBER]
-        )
-        assert self.live_logins(user, sent), (
-            f"{who} is user {user!r} after sending {self.describe(jar)}"
-        )
-        return user
+            sent = self.carried(SESSION, jar[SESSION]) | self.carried(
+                REMEMBER[realm], jar[REMEMBER[realm]]
+            )
+            assert self.live_logins(realm, user, sent), (
+                f"{who} is {realm} user {user!r} after sending {self.describe(jar)}"
+            )
 
     # Sending requests, and what their answers do to the model
 
@@ -512,28 +662,38 @@ class LoginMachine(RuleBasedStateMachine):
         *,
         form: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        realm: str | None = None,
         password_login: bool = False,
         remember: bool = False,
         rebind: bool = False,
-    ) -> str | None:
+    ) -> Users:
+        """Send a request and follow what its answer does to the client's
+        credentials. ``realm`` is the realm a form logs in to, or whose
+        password it changes.
+        """
         client = self.clients[who]
         self.in_sync(who)
         jar = dict(self.jars[who])
         sent_session = self.carried(SESSION, jar[SESSION])
-        sent_remember = self.carried(REMEMBER, jar[REMEMBER])
-        tokens = {uid: member.token for uid, member in self.members.items()}
+        sent_remember = {r: self.carried(REMEMBER[r], jar[REMEMBER[r]]) for r in REALMS}
+        tokens = self.tokens()
 
-        # Whose correct password the request carries.
-        password_user: str | None = None
+        # Whose correct password, of which realm's table, the request carries.
+        password_users: dict[str, str] = {}
 
         if form is not None and "username" in form:
-            member = self.members[form["username"]]
+            assert realm is not None
+            member = self.tables[realm].get(form["username"])
 
-            if form["password"] == member.password:
-                password_user = member.id
+            if member is not None and form["password"] == member.password:
+                password_users[realm] = member.id
 
-        if auth is not None and self.members[auth[0]].password == auth[1]:
-            password_user = auth[0]
+        if auth is not None:
+            for r in REALMS:
+                member = self.tables[r].get(auth[0])
+
+                if member is not None and member.password == auth[1]:
+                    password_users[r] = member.id
 
         now = self.clock.now
 
@@ -543,80 +703,114 @@ class LoginMachine(RuleBasedStateMachine):
             response = client.post(path, data=form)
 
         self.clock.now += 1
-        user = self.check(who, jar, *answer(response), password_user)
+        status, users = answer(response)
+        self.check(who, jar, status, users, password_users)
 
-        # Liveness as the request found it, before any token change.
-        session_live = user is not None and bool(self.live_logins(user, sent_session))
-        remember_live = user is not None and bool(self.live_logins(user, sent_remember))
-        new_login: int | None = None
-        password_login = password_login and user == password_user
+        # Per realm the request touched: liveness as the request found it,
+        # before any token change, and the password login it made.
+        found: dict[str, Touched] = {}
 
-        if user is not None and user == password_user:
-            new_login = self.new_login(user, f"{path} by {who}")
+        for r, user in users.items():
+            mine = self.of_realm(r, sent_session)
+            session_live = user is not None and bool(self.live_logins(r, user, mine))
+            remember_live = user is not None and bool(
+                self.live_logins(r, user, sent_remember[r])
+            )
+            new_login: int | None = None
 
-        for uid, member in self.members.items():
-            if member.token != tokens[uid]:
-                self.end_logins(uid)
+            if user is not None and user == password_users.get(r):
+                new_login = self.new_login(r, user, f"{path} by {who}")
 
-        continued: int | None = None
+            found[r] = Touched(
+                user,
+                session_live,
+                remember_live,
+                new_login,
+                password_login and r == realm and new_login is not None,
+            )
 
-        if (
-            rebind
-            and user is not None
-            and self.members[user].token != tokens[user]
-            and (session_live or remember_live or new_login is not None)
-        ):
-            continued = self.new_login(user, f"rebind by {who}")
+        for (r, uid), token in tokens.items():
+            if self.tables[r][uid].token != token:
+                self.end_logins(r, uid)
 
-        # What the session holds after the request.
-        content: set[int]
+        # What the session holds after the request, when each realm's login
+        # in it can have been written, and what each realm's remember cookie
+        # set by the response carries.
+        content: set[int] = set()
+        times: dict[str, Times] = {}
+        remember_content: dict[str, set[int]] = {}
+        login_written = False
 
-        if user is None:
-            content = set()
-        elif continued is not None:
-            content = {continued}
-        elif password_login:
-            assert new_login is not None
-            content = {new_login}
-        else:
-            base = (sent_session if session_live else set()) | sent_remember
-            content = {n for n in base if self.logins[n].user == user}
+        for r in REALMS:
+            mine = self.of_realm(r, sent_session)
+            before = self.sent_times(jar[SESSION], r)
+            remember_content[r] = self.of_realm(r, sent_remember[r])
 
-            if new_login is not None:
+            if r not in found:
+                # Not touched: at most what the session carried of the realm.
+                content |= mine
+                times[r] = (now if before is None else before[0], now)
+                continue
+
+            user, session_live, remember_live, new_login, logged_in = found[r]
+            continued: int | None = None
+
+            if (
+                rebind
+                and r == realm
+                and user is not None
+                and self.tables[r][user].token != tokens[r, user]
+                and (session_live or remember_live or new_login is not None)
+            ):
+                continued = self.new_login(r, user, f"rebind by {who}")
+
+            if user is None:
+                pass
+            elif continued is not None:
+                content.add(continued)
+            elif logged_in:
+                assert new_login is not None
                 content.add(new_login)
+            else:
+                base = (mine if session_live else set()) | sent_remember[r]
+                content |= {
+                    n for n in self.of_realm(r, base) if self.logins[n].user == user
+                }
 
-        login_written = user is not None and (
-            password_login or continued is not None or not session_live
-        )
-        # When the session's login can have been written: now, unless the
-        # session's own login is all that can have authenticated the request.
-        before = self.sent_times(jar[SESSION])
-        rewritten = (
-            before is None
-            or login_written
-            or remember_live
-            or (user is not None and user == password_user)
-        )
-        times = (now if rewritten or before is None else before[0], now)
+                if new_login is not None:
+                    content.add(new_login)
+
+            written = user is not None and (
+                logged_in or continued is not None or not session_live
+            )
+            login_written = login_written or written
+            # When the session's login can have been written: now, unless the
+            # session's own login is all that can have authenticated the
+            # request.
+            rewritten = (
+                before is None
+                or written
+                or remember_live
+                or (user is not None and user == password_users.get(r))
+            )
+            times[r] = (now if rewritten or before is None else before[0], now)
+
+            if logged_in and remember:
+                assert new_login is not None
+                remember_content[r] = {new_login}
+            elif continued is not None and remember_live:
+                remember_content[r] = {continued}
+
         self.after_session(who, jar, response, content, login_written, times)
 
-        # What a remember cookie set by the response carries.
-        remember_content: set[int]
+        for r in REALMS:
+            self.after_remember(who, response, REMEMBER[r], remember_content[r])
 
-        if password_login and remember:
-            assert new_login is not None
-            remember_content = {new_login}
-        elif continued is not None and remember_live:
-            remember_content = {continued}
-        else:
-            remember_content = set(sent_remember)
+        return users
 
-        self.after_remember(who, response, remember_content)
-        return user
-
-    def end_logins(self, user: str) -> None:
+    def end_logins(self, realm: str, user: str) -> None:
         for login in self.logins:
-            if login.user == user:
+            if login.realm == realm and login.user == user:
                 login.alive = False
 
     def after_session(
@@ -626,7 +820,7 @@ class LoginMachine(RuleBasedStateMachine):
         response: TestResponse,
         content: set[int],
         login_written: bool,
-        times: tuple[float, float],
+        times: dict[str, Times],
     ) -> None:
         sent = jar[SESSION]
         held = jar_value(self.clients[who], SESSION)
@@ -637,11 +831,14 @@ class LoginMachine(RuleBasedStateMachine):
                 cred = None
             elif touched(response, SESSION) or sent is None or sent.value != held:
                 self.session_carry.setdefault(held, set()).update(content)
-                earlier = self.session_times.get(held, times)
-                self.session_times[held] = (
-                    max(earlier[0], times[0]),
-                    max(earlier[1], times[1]),
-                )
+
+                for r, realm_times in times.items():
+                    earlier = self.session_times.get((held, r), realm_times)
+                    self.session_times[held, r] = (
+                        max(earlier[0], realm_times[0]),
+                        max(earlier[1], realm_times[1]),
+                    )
+
                 cred = Cred(held)
             else:
                 cred = sent
@@ -656,85 +853,153 @@ class LoginMachine(RuleBasedStateMachine):
                 cred = None
             else:
                 if held != old or login_written:
-                    # A login written to the session starts a new
-                    # incarnation: earlier copies of the id carry nothing.
+                    # A login of any realm written to the session starts a
+                    # new incarnation: earlier copies of the id carry nothing.
                     self.incarnation[held] = self.incarnation.get(held, 0) + 1
 
                 self.stored[held] = set(content)
-                self.stored_times[held] = times
+
+                for r, realm_times in times.items():
+                    self.stored_times[held, r] = realm_times
+
                 cred = Cred(held, self.incarnation.setdefault(held, 0))
 
         self.jars[who][SESSION] = cred
         self.remember_held(who, SESSION)
 
     def after_remember(
-        self, who: str, response: TestResponse, content: set[int]
+        self, who: str, response: TestResponse, name: str, content: set[int]
     ) -> None:
-        sent = self.jars[who][REMEMBER]
-        held = jar_value(self.clients[who], REMEMBER)
+        sent = self.jars[who][name]
+        held = jar_value(self.clients[who], name)
         cred: Cred | None
 
         if held is None:
             cred = None
-        elif touched(response, REMEMBER) or sent is None or sent.value != held:
+        elif touched(response, name) or sent is None or sent.value != held:
             self.remember_carry.setdefault(held, set()).update(content)
             cred = Cred(held)
         else:
             cred = sent
 
-        self.jars[who][REMEMBER] = cred
-        self.remember_held(who, REMEMBER)
+        self.jars[who][name] = cred
+        self.remember_held(who, name)
 
     # Rules: what clients do
 
-    @rule(who=st.sampled_from(CLIENTS))
-    def visit(self, who: str) -> None:
-        self.send(who, "/me")
+    @rule(who=st.sampled_from(CLIENTS), path=st.sampled_from(VISITS))
+    def visit(self, who: str, path: str) -> None:
+        self.send(who, path)
 
     @rule(
         who=st.sampled_from(CLIENTS),
+        realm=st.sampled_from(REALMS),
         route=st.sampled_from(LOGIN_ROUTES),
         remember=st.booleans(),
     )
-    def log_in(self, who: str, route: str, remember: bool) -> None:
-        member = self.members[KNOWS[who]]
+    def log_in(self, who: str, realm: str, route: str, remember: bool) -> None:
+        member = self.tables[realm][KNOWS[who][realm]]
         form = {
+            "realm": realm,
             "username": member.id,
             "password": member.password,
             "remember": "1" if remember else "0",
         }
-        user = self.send(who, route, form=form, password_login=True, remember=remember)
-        assert user == member.id
+        users = self.send(
+            who, route, form=form, realm=realm, password_login=True, remember=remember
+        )
+        assert users.get(realm) == member.id, users
 
-    @rule(who=st.sampled_from(CLIENTS))
-    def log_in_basic(self, who: str) -> None:
-        member = self.members[KNOWS[who]]
-        self.send(who, "/me", auth=(member.id, member.password))
-
-    @rule(who=st.sampled_from(CLIENTS))
-    def log_out(self, who: str) -> None:
-        assert self.send(who, "/logout", form={}) is None
-
-    @rule(who=st.sampled_from(CLIENTS), rebind=st.booleans())
-    def change_password(self, who: str, rebind: bool) -> None:
+    @rule(
+        who=st.sampled_from(CLIENTS),
+        realm=st.sampled_from(REALMS),
+        remember=st.booleans(),
+    )
+    def log_in_with_other_realms_password(
+        self, who: str, realm: str, remember: bool
+    ) -> None:
+        """Offer the login of ``realm`` the id and password the client knows
+        of the other realm: the id is in both tables, the password in one.
+        """
+        other = next(r for r in REALMS if r != realm)
+        member = self.tables[other][KNOWS[who][other]]
+        form = {
+            "realm": realm,
+            "username": member.id,
+            "password": member.password,
+            "remember": "1" if remember else "0",
+        }
         self.send(
-            who, "/password", form={"rebind": "1" if rebind else "0"}, rebind=rebind
+            who,
+            "/login",
+            form=form,
+            realm=realm,
+            password_login=True,
+            remember=remember,
         )
 
-    @rule(user=st.sampled_from(USERS))
-    def admin_changes_token(self, user: str) -> None:
-        self.members[user].token = f"{user}-token-admin-{next(self.keys)}"
-        self.end_logins(user)
+    @rule(who=st.sampled_from(CLIENTS), realm=st.sampled_from(REALMS))
+    def log_in_basic(self, who: str, realm: str) -> None:
+        member = self.tables[realm][KNOWS[who][realm]]
+        self.send(who, "/me", auth=(member.id, member.password))
+
+    @rule(who=st.sampled_from(CLIENTS), realm=st.sampled_from((*REALMS, None)))
+    def log_out(self, who: str, realm: str | None) -> None:
+        """Log out of ``realm``, or of every realm (``logout_all()``)."""
+        if realm is None:
+            users = self.send(who, "/logout-all", form={})
+            assert users == dict.fromkeys(REALMS), users
+        else:
+            users = self.send(who, "/logout", form={"realm": realm})
+            assert users.get(realm, "untouched") is None, users
+
+        # The remember cookie of each realm logged out of goes.
+        for name in REMEMBER.values() if realm is None else [REMEMBER[realm]]:
+            assert self.jars[who][name] is None, (who, name)
+
+    @rule(
+        who=st.sampled_from(CLIENTS),
+        realm=st.sampled_from(REALMS),
+        rebind=st.booleans(),
+    )
+    def change_password(self, who: str, realm: str, rebind: bool) -> None:
+        self.send(
+            who,
+            f"/{realm}/password",
+            form={"rebind": "1" if rebind else "0"},
+            realm=realm,
+            rebind=rebind,
+        )
+
+    @rule(realm=st.sampled_from(REALMS), user=st.sampled_from(USERS))
+    def admin_changes_token(self, realm: str, user: str) -> None:
+        self.tables[realm][user].token = f"{user}-token-admin-{next(self.keys)}"
+        self.end_logins(realm, user)
 
     @rule(
         pair=st.sampled_from(PAIRS),
-        which=st.sampled_from([(SESSION,), (REMEMBER,), COOKIES]),
+        which=st.sampled_from([(name,) for name in COOKIES] + [COOKIES]),
     )
     def plant(self, pair: tuple[str, str], which: tuple[str, ...]) -> None:
         source, target = pair
 
         for name in which:
             self.hold(target, name, self.jars[source][name])
+
+    @rule(
+        source=st.sampled_from(CLIENTS),
+        holder=st.sampled_from(CLIENTS),
+        into=st.sampled_from(REALMS),
+    )
+    def plant_under_other_realm(self, source: str, holder: str, into: str) -> None:
+        """Put the remember cookie ``source`` holds of one realm under the
+        other realm's cookie name, on ``holder`` (possibly ``source``).
+        """
+        other = next(r for r in REALMS if r != into)
+        cred = self.jars[source][REMEMBER[other]]
+
+        if cred is not None:
+            self.hold(holder, REMEMBER[into], cred)
 
     @rule(
         who=st.sampled_from(CLIENTS),
@@ -765,6 +1030,16 @@ class LoginMachine(RuleBasedStateMachine):
         logout_clear=st.booleans(),
         idle_on=st.booleans(),
         absolute_on=st.booleans(),
+        staff=st.fixed_dictionaries(
+            {},
+            optional={
+                "SESSIONAUTH_SESSION_IDLE_TIMEOUT": st.sampled_from([IDLE, None]),
+                "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT": st.sampled_from(
+                    [ABSOLUTE, None]
+                ),
+                "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": st.booleans(),
+            },
+        ),
     )
     def configure_app(
         self,
@@ -773,7 +1048,9 @@ class LoginMachine(RuleBasedStateMachine):
         logout_clear: bool,
         idle_on: bool,
         absolute_on: bool,
+        staff: dict[str, object],
     ) -> None:
+        """The app's settings, and what the staff realm sets for itself."""
         self.app.config.update(
             REMEMBER_COOKIE_REFRESH_EACH_REQUEST=refresh,
             SESSION_PROTECTION=protection,
@@ -781,9 +1058,20 @@ class LoginMachine(RuleBasedStateMachine):
             SESSIONAUTH_SESSION_IDLE_TIMEOUT=IDLE if idle_on else None,
             SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT=ABSOLUTE if absolute_on else None,
             SESSIONAUTH_SESSION_IDLE_GRANULARITY=GRANULARITY,
+            SESSIONAUTH_REALMS={STAFF: staff},
         )
-        self.idle_on = idle_on
-        self.absolute_on = absolute_on
+        self.idle_on[CUSTOMER] = idle_on
+        self.absolute_on[CUSTOMER] = absolute_on
+        idle_key, absolute_key = (
+            "SESSIONAUTH_SESSION_IDLE_TIMEOUT",
+            "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT",
+        )
+        self.idle_on[STAFF] = (
+            staff[idle_key] is not None if idle_key in staff else idle_on
+        )
+        self.absolute_on[STAFF] = (
+            staff[absolute_key] is not None if absolute_key in staff else absolute_on
+        )
 
     @rule(change=st.sampled_from(CONFIG_CHANGES))
     def reconfigure(self, change: tuple[str, object]) -> None:
@@ -807,38 +1095,46 @@ class LoginMachine(RuleBasedStateMachine):
 
     @invariant()
     def nobody_passes_for_a_user_without_a_live_login(self) -> None:
-        """Probe every client with its cookies, each on its own, and its
-        current cookie of each kind next to the last few of the other kind
-        it held before (which it could put back any time).
+        """Probe every client with its cookies, each on its own, its current
+        cookie of each kind next to the last few of that kind it held before
+        (which it could put back any time), and its remember cookies
+        swapped, each under the other realm's name.
         """
+        customer, staff = REMEMBER[CUSTOMER], REMEMBER[STAFF]
+
         for who in CLIENTS:
             self.in_sync(who)
-            session_cred, remember_cred = (
-                self.jars[who][SESSION],
-                self.jars[who][REMEMBER],
-            )
+            jar = self.jars[who]
+            current = (jar[SESSION], jar[customer], jar[staff])
             combos = {
-                (session_cred, remember_cred),
-                (session_cred, None),
-                (None, remember_cred),
+                current,
+                (jar[SESSION], None, None),
+                (None, jar[customer], None),
+                (None, None, jar[staff]),
+                (jar[SESSION], jar[staff], jar[customer]),
+                (None, jar[staff], jar[customer]),
             }
 
-            for cred in self.earlier(who, REMEMBER):
-                combos.add((session_cred, cred))
+            for index, name in enumerate(COOKIES):
+                for cred in self.earlier(who, name):
+                    changed = list(current)
+                    changed[index] = cred
+                    combos.add((changed[0], changed[1], changed[2]))
 
-            for cred in self.earlier(who, SESSION):
-                combos.add((cred, remember_cred))
-
-            for sent_session, sent_remember in combos:
-                if sent_session is None and sent_remember is None:
+            for combo in combos:
+                if combo == (None, None, None):
                     continue
 
-                jar = {SESSION: sent_session, REMEMBER: sent_remember}
-                user = self.probe(who, jar, rebind=False)
+                sent = dict(zip(COOKIES, combo, strict=True))
+                users = self.probe(who, sent, rebind=None)
 
-                if user is not None and sent_session is not None:
-                    # What a password change with rebind_session() would do.
-                    self.probe(who, jar, rebind=True)
+                if sent[SESSION] is None:
+                    continue
+
+                for realm, user in users.items():
+                    if user is not None:
+                        # What a password change with rebind_session() would do.
+                        self.probe(who, sent, rebind=realm)
 
     def earlier(self, who: str, name: str) -> list[Cred]:
         """The last few values of ``name`` the client held before its
@@ -848,11 +1144,13 @@ class LoginMachine(RuleBasedStateMachine):
         held = [c for c in self.history[who][name] if c is not None and c != current]
         return held[-PROBED_HISTORY:]
 
-    def probe(self, who: str, jar: Jar, *, rebind: bool) -> str | None:
-        """Send ``jar`` from a throwaway client, then each cookie the answer
-        sets on its own, and check every answer; leave no trace (the stored
-        sessions and the users' tokens are put back). Answers are kept for
-        as long as nothing the server decides by changes.
+    def probe(self, who: str, jar: Jar, *, rebind: str | None) -> Users:
+        """Send ``jar`` from a throwaway client (to change the password of
+        the realm ``rebind`` with ``rebind_session()``, if given), then each
+        cookie the answer sets on its own, and check every answer; leave no
+        trace (the stored sessions and the users' tokens are put back).
+        Answers are kept for as long as nothing the server decides by
+        changes.
         """
         values = tuple(None if cred is None else cred.value for cred in jar.values())
         key = (who, rebind, values, self.world(jar))
@@ -861,49 +1159,68 @@ class LoginMachine(RuleBasedStateMachine):
         if outcome is None:
             outcome = self.answers[key] = self.sandboxed(who, values, rebind=rebind)
 
-        status, user, follow_ups = outcome
-        self.check(who, jar, status, user, None)
+        status, users, follow_ups = outcome
+        self.check(who, jar, status, users, {})
         sent_session = self.carried(SESSION, jar[SESSION])
-        sent_remember = self.carried(REMEMBER, jar[REMEMBER])
-        session_live = user is not None and bool(self.live_logins(user, sent_session))
-        remember_live = user is not None and bool(self.live_logins(user, sent_remember))
 
-        for name, (follow_status, follow_user) in follow_ups:
+        for name, (follow_status, follow_users) in follow_ups:
             assert follow_status < 500, f"{who} got status {follow_status}"
 
-            if follow_user is None:
-                continue
+            for realm, follow_user in follow_users.items():
+                if follow_user is None:
+                    continue
 
-            # What the new cookie carries, by the rules of send().
-            if name == SESSION:
-                justified = follow_user == user and (
-                    rebind
-                    or bool(
-                        self.live_logins(
-                            follow_user,
-                            (sent_session if session_live else set()) | sent_remember,
+                user = users.get(realm)
+                sent_remember = self.carried(REMEMBER[realm], jar[REMEMBER[realm]])
+                session_live = user is not None and bool(
+                    self.live_logins(realm, user, sent_session)
+                )
+                remember_live = user is not None and bool(
+                    self.live_logins(realm, user, sent_remember)
+                )
+                rebound = rebind == realm
+
+                # What the new cookie carries, by the rules of send().
+                if name == SESSION:
+                    justified = follow_user == user and (
+                        rebound
+                        or bool(
+                            self.live_logins(
+                                realm,
+                                follow_user,
+                                (sent_session if session_live else set())
+                                | sent_remember,
+                            )
                         )
                     )
+                elif name != REMEMBER[realm]:
+                    # Another realm's remember cookie, sent alone.
+                    justified = False
+                elif rebound and follow_user == user:
+                    justified = remember_live
+                else:
+                    justified = bool(
+                        self.live_logins(realm, follow_user, sent_remember)
+                    )
+
+                change = f" to change its {rebind} password with rebind"
+                assert justified, (
+                    f"{who} sent {self.describe(jar)}{change if rebind else ''},"
+                    f" and the {name} cookie set in answer makes a client"
+                    f" {realm} user {follow_user!r}"
                 )
-            elif rebind and follow_user == user:
-                justified = remember_live
-            else:
-                justified = bool(self.live_logins(follow_user, sent_remember))
 
-            assert justified, (
-                f"{who} sent {self.describe(jar)}"
-                f"{' to change its password with rebind' if rebind else ''}, and"
-                f" the {name} cookie set in answer makes a client user"
-                f" {follow_user!r}"
-            )
-
-        return user
+        return users
 
     def sandboxed(
-        self, who: str, values: tuple[str | None, ...], *, rebind: bool
+        self, who: str, values: tuple[str | None, ...], *, rebind: str | None
     ) -> Outcome:
         saved = None if self.store is None else store_snapshot(self.store)
-        accounts = {uid: (m.password, m.token) for uid, m in self.members.items()}
+        accounts = {
+            (realm, uid): (member.password, member.token)
+            for realm, members in self.tables.items()
+            for uid, member in members.items()
+        }
         client = self.app.test_client()
         client.environ_base["HTTP_USER_AGENT"] = AGENTS[who]
 
@@ -912,8 +1229,8 @@ class LoginMachine(RuleBasedStateMachine):
                 client.set_cookie(name, value)
 
         try:
-            if rebind:
-                response = client.post("/password", data={"rebind": "1"})
+            if rebind is not None:
+                response = client.post(f"/{rebind}/password", data={"rebind": "1"})
             else:
                 response = client.get("/me")
 
@@ -932,9 +1249,9 @@ class LoginMachine(RuleBasedStateMachine):
 
             return (*answer(response), tuple(follow_ups))
         finally:
-            for uid, (password, token) in accounts.items():
-                self.members[uid].password = password
-                self.members[uid].token = token
+            for (realm, uid), (password, token) in accounts.items():
+                self.tables[realm][uid].password = password
+                self.tables[realm][uid].token = token
 
             if self.store is not None:
                 assert saved is not None
@@ -944,7 +1261,7 @@ class LoginMachine(RuleBasedStateMachine):
         """What, besides the cookies, decides the answer to ``jar``."""
         config = self.app.config
         state: tuple[object, ...] = (
-            tuple(member.token for member in self.members.values()),
+            tuple(self.tokens().values()),
             config["SECRET_KEY"],
             tuple(config.get("SECRET_KEY_FALLBACKS") or ()),
             *(config.get(key) for key, _ in CONFIG_CHANGES),
@@ -956,15 +1273,17 @@ class LoginMachine(RuleBasedStateMachine):
             item = self.store._cache.get(STORE_PREFIX + cred.value)
             state += (None if item is None else item[1],)
 
-        if (self.idle_on or self.absolute_on) and cred is not None:
+        timeouts = any(self.idle_on.values()) or any(self.absolute_on.values())
+
+        if timeouts and cred is not None:
             state += self.lifetime_state(cred.value)
 
         return state
 
     def lifetime_state(self, value: str) -> tuple[bool, ...]:
-        """How the session's own timestamps stand against the clock: whether
-        the login is past a timeout, and whether a request rewrites its
-        last-seen time (``_lifetime`` holds both, packed: see
+        """How each realm's timestamps in the session stand against the
+        clock: whether the login is past a timeout, and whether a request
+        rewrites its last-seen time (``_lifetime`` holds both, packed: see
         ``helpers.read_lifetime``).
         """
         data: object
@@ -981,19 +1300,24 @@ class LoginMachine(RuleBasedStateMachine):
             return ()
 
         now = self.clock.now
-        stamp = data.get("_lifetime")
-        login = use = None
+        state: tuple[bool, ...] = ()
 
-        if stamp is not None:
-            login, use = read_lifetime(stamp)
+        for realm in REALMS:
+            stamp = data.get(LIFETIME_KEY[realm])
+            login = use = None
 
-        return (
-            login is None,
-            use is None,
-            isinstance(login, int) and now - login > ABSOLUTE,
-            isinstance(use, int) and now - use > IDLE + GRANULARITY,
-            isinstance(use, int) and now - use >= GRANULARITY,
-        )
+            if stamp is not None:
+                login, use = read_lifetime(stamp)
+
+            state += (
+                login is None,
+                use is None,
+                isinstance(login, int) and now - login > ABSOLUTE,
+                isinstance(use, int) and now - use > IDLE + GRANULARITY,
+                isinstance(use, int) and now - use >= GRANULARITY,
+            )
+
+        return state
 
     def teardown(self) -> None:
         if self.context is not None:

@@ -97,15 +97,18 @@ class LoginStore(t.Protocol):
         expired. Called on every request that carries a login: it must be
         one round trip.
         """
+        ...
 
     def add(self, record: LoginRecord) -> None:
         """Store a new record and index it under its user."""
+        ...
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         """Write a newer last-seen time and expiry of an active record. Does
         nothing for an ended or missing record, in one atomic step, as
         :meth:`update`.
         """
+        ...
 
     def update(self, record: LoginRecord) -> None:
         """Replace the record of the same id with ``record``: a new binding,
@@ -118,6 +121,7 @@ class LoginStore(t.Protocol):
         check and the write one atomic step, so that a login revoked
         meanwhile is never brought back.
         """
+        ...
 
     def user_records(
         self, realm: str | None, user_id: str, now: float
@@ -125,3 +129,4 @@ class LoginStore(t.Protocol):
         """Every unexpired record of the user, active or ended, in any order.
         A store may drop expired ones from its index while it reads it.
         """
+        ...

@@ -13,6 +13,9 @@ from . import LoginRecord
 if t.TYPE_CHECKING:
     _UserKey = tuple[str | None, str]
 
+#: Every this many new records, the expired ones are dropped.
+SWEEP_EVERY = 1024
+
 
 class MemoryLoginStore:
     """A :class:`~flask_sessionauth.stores.LoginStore` in this process's
@@ -23,6 +26,7 @@ class MemoryLoginStore:
         self._records: dict[str, LoginRecord] = {}
         self._users: dict[_UserKey, set[str]] = {}
         self._lock = threading.Lock()
+        self._added = 0
 
     def get(self, record_id: str, now: float) -> LoginRecord | None:
         record = self._records.get(record_id)
@@ -36,12 +40,32 @@ class MemoryLoginStore:
         with self._lock:
             self._records[record.id] = record
             self._users.setdefault((record.realm, record.user_id), set()).add(record.id)
+            self._added += 1
+
+            if self._added % SWEEP_EVERY == 0:
+                self._sweep(record.created_at)
+
+    def _sweep(self, now: float) -> None:
+        # Records of users who never come back are never listed, so the
+        # lazy cleanup of user_records() would never drop them.
+        for record_id, record in list(self._records.items()):
+            if record.expires_at <= now:
+                del self._records[record_id]
+                key = (record.realm, record.user_id)
+                ids = self._users.get(key)
+
+                if ids is not None:
+                    ids.discard(record_id)
+
+                    if not ids:
+                        del self._users[key]
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         with self._lock:
             record = self._records.get(record_id)
 
-            if record is not None and record.active:
+            # An expired record stays gone, even before it is cleaned up.
+            if record is not None and record.active and record.expires_at > last_seen:
                 self._records[record_id] = dataclasses.replace(
                     record, last_seen=last_seen, expires_at=expires_at
                 )
@@ -50,7 +74,10 @@ class MemoryLoginStore:
         with self._lock:
             stored = self._records.get(record.id)
 
-            if stored is None or (not stored.active and record.active):
+            if stored is None or (
+                record.active
+                and (not stored.active or stored.expires_at <= record.last_seen)
+            ):
                 return
 
             self._records[record.id] = record
