@@ -99,7 +99,13 @@ if t.TYPE_CHECKING:
 
 Backend = t.Literal["floor", "flask_login", "flask_sessionauth"]
 Scenario = t.Literal[
-    "session", "remember", "lifetime", "lifetime_write", "anonymous", "realms"
+    "session",
+    "remember",
+    "lifetime",
+    "lifetime_write",
+    "anonymous",
+    "realms",
+    "registry",
 ]
 
 BACKENDS: tuple[Backend, ...] = ("floor", "flask_login", "flask_sessionauth")
@@ -112,13 +118,16 @@ LIFETIME_SCENARIOS: tuple[Scenario, ...] = ("lifetime", "lifetime_write")
 REFUSAL_SCENARIOS: tuple[Scenario, ...] = ("anonymous",)
 #: The session request on an app with a second realm, which only
 #: flask_sessionauth has; the others send their ``session`` request again.
-REALM_SCENARIOS: tuple[Scenario, ...] = ("realms",)
+REALM_SCENARIOS: tuple[Scenario, ...] = ("realms", "registry")
 ALL_SCENARIOS: tuple[Scenario, ...] = (
     SCENARIOS + LIFETIME_SCENARIOS + REFUSAL_SCENARIOS + REALM_SCENARIOS
 )
 #: How much more a default-realm session request may cost on an app with a
 #: second realm than on an app with one: at most 5% more instructions.
 REALMS_LIMIT = 1.05
+#: The session request with an in-memory login registry may cost at most
+#: flask_login's overhead.
+REGISTRY_LIMIT = 1.0
 SCENARIO_TITLES: dict[Scenario, str] = {
     "session": "(a) session cookie",
     "remember": "(b) remember cookie only",
@@ -126,6 +135,7 @@ SCENARIO_TITLES: dict[Scenario, str] = {
     "lifetime_write": "(d) timeouts, writing",
     "anonymous": "(e) anonymous, 401",
     "realms": "(f) session, two realms",
+    "registry": "(g) session, registry",
 }
 
 #: The session lifetime settings of the ``lifetime`` scenarios, and the
@@ -319,6 +329,7 @@ def _create_extension_app(
     timeouts: bool = False,
     now: float = LOGIN_TIME,
     realms: bool = False,
+    registry: bool = False,
 ) -> Flask:
     # Both extensions are driven through the very same lines below, with the
     # module the only difference, so neither gets a friendlier setup.
@@ -366,6 +377,14 @@ def _create_extension_app(
     if realms:
         _add_staff_realm(ext, app)
 
+    if registry:
+        # In memory, with the clock held still: every timed request is one
+        # within the last-seen granularity, as nearly all requests are.
+        manager.registry = importlib.import_module(
+            f"{ext.__name__}.stores.memory"
+        ).MemoryLoginStore()
+        manager.clock = still_clock(now)
+
     return app
 
 
@@ -399,6 +418,7 @@ def create_app(
     timeouts: bool = False,
     now: float = LOGIN_TIME,
     realms: bool = False,
+    registry: bool = False,
 ) -> Flask:
     """Build the benchmark app for one backend.
 
@@ -409,10 +429,14 @@ def create_app(
         timeouts and give the manager a :func:`still_clock` standing at
         ``now``.
     :param realms: For flask_sessionauth only: add a second realm.
+    :param registry: For flask_sessionauth only: an in-memory login
+        registry, and a :func:`still_clock` standing at ``now``.
     """
     if backend == "floor":
         return _create_floor_app()
-    return _create_extension_app(backend, timeouts=timeouts, now=now, realms=realms)
+    return _create_extension_app(
+        backend, timeouts=timeouts, now=now, realms=realms, registry=registry
+    )
 
 
 # -- checking that the apps really authenticate --------------------------------
@@ -724,7 +748,8 @@ def prepare_cases(backends: cabc.Sequence[Backend]) -> list[Case]:
         cases.append(
             Case(backend, "anonymous", [(app, None)], environ_base=BROWSER_ENVIRON)
         )
-        cases.append(_realms_case(backend, app))
+        cases.append(_realms_case(backend, app, "realms"))
+        cases.append(_realms_case(backend, app, "registry"))
 
     for case in cases:
         case.verify()
@@ -769,23 +794,30 @@ def sent_as(backend: Backend, scenario: Scenario) -> Scenario:
     return scenario
 
 
-def _realms_case(backend: Backend, session_app: Flask) -> Case:
-    """The ``realms`` case: flask_sessionauth's session request on an app
-    with a second realm; the others' session request again (and
-    flask_sessionauth's, for a checkout that has no realms).
+def _realms_case(backend: Backend, session_app: Flask, scenario: Scenario) -> Case:
+    """The ``realms`` case (flask_sessionauth's session request on an app
+    with a second realm) or the ``registry`` case (on an app with an
+    in-memory login registry); the others' session request again (and
+    flask_sessionauth's, for a checkout without realms or registries).
     """
     app = session_app
 
     if backend == "flask_sessionauth":
         try:
-            app = create_app(backend, realms=True)
-        except TypeError:
+            app = create_app(
+                backend,
+                realms=scenario == "realms",
+                registry=scenario == "registry",
+            )
+        except (TypeError, ModuleNotFoundError):
             # A checkout from before realms (measured with --root): its
             # session request, as the other backends send.
             pass
 
     if app is not session_app:
         sanity_check(backend, app)
+
+    if app is not session_app and scenario == "realms":
         staff = app.test_client()
         staff.environ_base.update(CLIENT_ENVIRON)
         _expect(
@@ -794,7 +826,7 @@ def _realms_case(backend: Backend, session_app: Flask) -> Case:
         )
 
     cookie = _login_cookies(app, remember=False)[app.config["SESSION_COOKIE_NAME"]]
-    return Case(backend, "realms", [(app, cookie)])
+    return Case(backend, scenario, [(app, cookie)])
 
 
 def _lifetime_cases(backend: Backend, session_app: Flask) -> list[Case]:

@@ -136,6 +136,7 @@ def probe(root: Path) -> None:
         "titles": inprocess.SCENARIO_TITLES,
         "budgets": {s: list(b) for s, b in inprocess.BUDGETS.items()},
         "realms_limit": inprocess.REALMS_LIMIT,
+        "registry_limit": inprocess.REGISTRY_LIMIT,
         "cases": {
             case.label: {
                 "describe": case.describe(),
@@ -483,6 +484,28 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
                 "rule": "instructions per request, two realms / one realm",
                 "limit": limit,
                 "ratio": growth,
+                "verdict": verdict,
+            }
+        )
+        print()
+
+    if "registry" in results:
+        # With an in-memory login registry, the session request may cost at
+        # most flask_login's overhead.
+        ratio = results["registry"]["ratio"]
+        limit = probed["registry_limit"]
+        verdict = "PASS" if ratio <= limit else "FAIL"
+        failed = failed or verdict == "FAIL"
+        print(
+            f"in-memory registry: overhead {ratio:.3f} of flask_login's"
+            f" (limit {limit:.2f}) {verdict}"
+        )
+        verdicts.append(
+            {
+                "scenario": "registry",
+                "rule": "overhead, in-memory registry / flask_login",
+                "limit": limit,
+                "ratio": ratio,
                 "verdict": verdict,
             }
         )

@@ -667,7 +667,15 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
             f"example_app:create_app(instance_path={str(instance)!r})",
             options=options,
             log_path=work / "gunicorn.log",
-            env={"FLASK_SECRET_KEY": secret_key, "FLASK_DATABASE": str(database)},
+            env={
+                "FLASK_SECRET_KEY": secret_key,
+                "FLASK_DATABASE": str(database),
+                # The example app's login registry is in memory unless it has
+                # a Redis, and each worker process would then know only its
+                # own logins. This script checks identities with the registry
+                # off; loadtest_registry.py runs it in memory and on Redis.
+                "FLASK_LOGIN_REGISTRY": "off",
+            },
             path_back=[ROOT],
             report_modules=["flask_sessionauth", "example_app"],
             cwd=work,

@@ -43,7 +43,7 @@ exclude_patterns = ["_build"]
 nitpicky = True
 _OTHER_MODULES = sorted(
     {*sys.stdlib_module_names, "blinker", "flask", "flask_session", "flask_wtf"}
-    | {"itsdangerous", "pytest", "t", "werkzeug"}
+    | {"itsdangerous", "pytest", "redis", "sqlalchemy", "t", "werkzeug"}
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({'|'.join(_OTHER_MODULES)})\..+"),

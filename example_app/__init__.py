@@ -1,10 +1,13 @@
 """A small app that shows flask-sessionauth at work: registration, login with
 "remember me", fresh logins for sensitive pages, revoking other sessions on a
-password change, a JSON API that also takes HTTP Basic credentials, and a
-staff area whose users log in through a realm of their own.
+password change, a JSON API that also takes HTTP Basic credentials, a staff
+area whose users log in through a realm of their own, and a "Your devices"
+page, from the login registry, that signs out any one device.
 
 Run it with ``flask --app example_app run``, or under gunicorn with
-``gunicorn -w 3 'example_app:create_app()'``. See ``example_app/README.md``.
+``FLASK_REDIS_URL=redis://localhost:6379/0 gunicorn -w 3 'example_app:create_app()'``
+(several workers need the login registry in Redis). See
+``example_app/README.md``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect
 
 from flask_sessionauth import LoginManager
+from flask_sessionauth.stores import StoreUnavailable
 
 from . import api
 from . import auth
 from . import cli
 from . import db
+from . import devices
 from . import models
+from . import registry
 from . import staff
 from . import views
 
@@ -50,7 +56,7 @@ def create_app(
 
     Configuration comes from three places, each overriding the one before:
     the defaults below, ``FLASK_*`` environment variables (``FLASK_SECRET_KEY``,
-    ``FLASK_DATABASE``, ...), and ``test_config``.
+    ``FLASK_DATABASE``, ``FLASK_REDIS_URL``, ...), and ``test_config``.
 
     :param test_config: Config values that win over everything else.
     :param instance_path: Where the instance folder is, instead of Flask's
@@ -89,6 +95,14 @@ def create_app(
                 "SESSIONAUTH_SESSION_IDLE_TIMEOUT": timedelta(minutes=15),
             },
         },
+        # The login registry behind "Your devices" (see registry.py): "redis"
+        # on REDIS_URL, "memory" (one process only) or "off". None: "redis"
+        # when REDIS_URL is set, else "memory".
+        LOGIN_REGISTRY=None,
+        # A Redis shared by every worker and server, such as
+        # redis://localhost:6379/0, for the registry; with SESSION_TYPE =
+        # "redis" it keeps the sessions too (Flask-Session).
+        REDIS_URL=None,
     )
     app.config.from_prefixed_env()
 
@@ -106,14 +120,22 @@ def create_app(
 
     app.register_blueprint(views.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(devices.bp)
     app.register_blueprint(api.bp)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
+    registry.init_sessions(app)
+    # Every login of a customer or a staff member is recorded in the login
+    # registry, which "Your devices" lists; both realms keep their records in
+    # one store, each record naming its realm. One store per app: several
+    # apps in one process (the tests make many) share no records.
+    store = registry.login_registry(app)
+
     # One manager per app rather than one per module: several apps in one
     # process (the tests make many) then share no state.
-    login_manager = LoginManager(app)
+    login_manager = LoginManager(app, registry=store)
     login_manager.user_loader(models.load_user)
     login_manager.basic_auth_loader(models.authenticate)
     login_manager.login_view = "auth.login"
@@ -132,7 +154,7 @@ def _init_extensions(app: Flask) -> None:
 
     # The staff area: a second realm, with its own users, login page, session
     # keys and remember cookie. It registers its blueprint too.
-    staff_manager = staff.init_app(app)
+    staff_manager = staff.init_app(app, registry=store)
 
     if app.config.get("TEST_CLOCK_FILE"):
         clock = _FileClock(app.config["TEST_CLOCK_FILE"])
@@ -148,12 +170,17 @@ def _init_extensions(app: Flask) -> None:
     # the docstring of example_app.api.
     csrf.exempt(api.bp)
     app.register_error_handler(CSRFError, _csrf_error)
+    # A view that reads the registry (the devices page) while it is down.
+    # The login checks themselves never get here: they fail closed, and the
+    # request is served as anonymous.
+    app.register_error_handler(StoreUnavailable, _registry_unavailable)
 
 
 class _FileClock:
-    """For the browser tests only (``FLASK_TEST_CLOCK_FILE``): the real time
-    plus the number of seconds written in a file, so that a test in another
-    process can move the app's clock forward instead of sleeping.
+    """For the tests only (``FLASK_TEST_CLOCK_FILE``: the browser tests and
+    ``tests/test_registry_redis.py``): the real time plus the number of
+    seconds written in a file, so that a test in another process can move
+    the app's clock forward instead of sleeping.
     """
 
     def __init__(self, path: str) -> None:
@@ -171,6 +198,11 @@ class _FileClock:
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_template("csrf_error.html", reason=error.description), 400
+
+
+def _registry_unavailable(error: StoreUnavailable) -> tuple[str, int]:
+    logger.warning("A page could not read the login registry: %s", error)
+    return render_template("unavailable.html"), 503
 
 
 def _instance_secret_key(instance_path: str) -> str:

@@ -82,4 +82,7 @@ class ChangePasswordForm(FlaskForm):
         "Repeat new password",
         validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")],
     )
+    # Unticked by default, and a form sent without it signs the other devices
+    # out: only a user who asks keeps them.
+    keep_other_devices = BooleanField("Keep me logged in on my other devices")
     submit = SubmitField("Change password")

@@ -129,13 +129,20 @@ class Account(UserMixin):
 
         return check_password_hash(self.password_hash, password)
 
-    def set_password(self, password: str) -> None:
-        """Store a new password and a new session token, which logs the
-        account out everywhere except where
+    def set_password(self, password: str, *, new_token: bool = True) -> None:
+        """Store a new password and, unless ``new_token`` is false, a new
+        session token, which logs the account out everywhere except where
         :func:`flask_sessionauth.rebind_session` is called next.
+
+        :param new_token: False keeps the session token, and with it every
+            login of the account: the user chose to stay logged in on their
+            other devices.
         """
         self.password_hash = generate_password_hash(password)
-        self.session_token = new_session_token()
+
+        if new_token:
+            self.session_token = new_session_token()
+
         db = get_db()
         db.execute(
             f"UPDATE {self.table} SET password_hash = ?, session_token = ?"

@@ -45,16 +45,20 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from flask.typing import ResponseReturnValue
 
+    from flask_sessionauth.stores import LoginStore
+
 #: The realm's name: its session keys end in ``.staff``, its remember cookie
 #: is ``remember_token_staff``, and templates see its user as ``current_staff``.
 REALM = "staff"
 
 
-def init_app(app: Flask) -> LoginManager:
+def init_app(app: Flask, registry: LoginStore | None = None) -> LoginManager:
     """Register the staff realm and the staff blueprint on ``app``, and return
     the realm's manager.
+
+    :param registry: The store of the realm's login registry, or None.
     """
-    staff = LoginManager(app, realm=REALM)
+    staff = LoginManager(app, realm=REALM, registry=registry)
     staff.user_loader(load_staff)
     staff.login_view = "staff.login"
     staff.login_message = "Please log in with your staff account."

@@ -1,4 +1,5 @@
-"""The pages: home, profile (needs a login) and settings (needs a fresh one)."""
+"""The pages: home, profile (needs a login) and settings (needs a fresh one).
+The devices page is in devices.py."""
 
 from __future__ import annotations
 
@@ -52,10 +53,24 @@ def settings() -> ResponseReturnValue:
         user = get_current_user()
 
         if user.check_password(text(form.old_password)):
+            if form.keep_other_devices.data:
+                # The user chose to stay logged in elsewhere: same session
+                # token, so every login stays. "Your devices" lists them, to
+                # sign out any that should not be there.
+                user.set_password(text(form.new_password), new_token=False)
+                flash(
+                    "Your password has been changed. Your other devices are"
+                    " still logged in: sign out any you do not recognise.",
+                    "success",
+                )
+                return redirect(url_for("devices.index"))
+
             user.set_password(text(form.new_password))
             # The new session token has just logged the user out everywhere,
             # here included; bind this session (and its remember cookie) to
-            # the new token so that only this browser stays logged in.
+            # the new token so that only this browser stays logged in. With
+            # the login registry on, this also ends the other devices'
+            # records: none of their remember cookies logs in again.
             rebind_session()
             flash(
                 "Your password has been changed. Every other session has been"

@@ -112,10 +112,16 @@ def from_session(login: RequestLogin) -> t.Any:
     if not protect(login):
         return None
 
+    with_registry = login.manager.registry is not None
+    secret = login.stored.login_id if with_registry else None
+
     if not check_lifetime(login):
+        if secret is not None:
+            registry.end_expired(login, secret)
+
         return None
 
-    if login.manager.registry is not None and not registry.check(login):
+    if with_registry and not registry.check(login):
         return None
 
     user = login.load_user(login.stored.user_id)

@@ -95,7 +95,7 @@ class Health:
     def recovered(self) -> None:
         if self.down:
             self.down = False
-            logger.warning("The login registry is available again.")
+            logger.info("The login registry is available again.")
 
 
 def lifetime(app: Flask, config: Config) -> float:
@@ -108,6 +108,15 @@ def lifetime(app: Flask, config: Config) -> float:
         "SESSIONAUTH_SESSION_ABSOLUTE_TIMEOUT",
     )
     return absolute or app.permanent_session_lifetime.total_seconds()
+
+
+def _granularity(config: Config) -> float:
+    """``SESSIONAUTH_LAST_SEEN_GRANULARITY`` in seconds (0 when None)."""
+    found = seconds(
+        setting(config, "SESSIONAUTH_LAST_SEEN_GRANULARITY"),
+        "SESSIONAUTH_LAST_SEEN_GRANULARITY",
+    )
+    return found or 0.0
 
 
 def _store(manager: LoginManager) -> LoginStore:
@@ -166,7 +175,14 @@ def start(
                     end(login.app, manager, oldest, "evicted", user=user, now=now)
 
         secret = secrets.token_urlsafe(SECRET_BYTES)
-        expires_at = now + lifetime(login.app, config)
+
+        if method == "basic":
+            # An API client that keeps no cookies logs in with every
+            # request: its records must not pile up. A client that comes
+            # back extends its record as any login does.
+            expires_at = now + 2 * _granularity(config)
+        else:
+            expires_at = now + lifetime(login.app, config)
 
         if remember_seconds is not None:
             expires_at = max(expires_at, now + remember_seconds)
@@ -231,25 +247,27 @@ def check(login: RequestLogin) -> bool:
         login.ended = "unavailable"
         return False
 
+    if record is None:
+        # Expired, or lost with the store: the login ends, and a valid
+        # remember cookie may start a new one in this very request.
+        logger.debug("Refused a session login whose record is gone.")
+        login.end("expired")
+        return False
+
     if (
-        record is None
-        or not record.active
+        not record.active
         or record.realm != login.realm
         or record.user_id != str(stored.user_id)
     ):
-        logger.debug("Refused a session login whose record is gone or ended.")
-        login.end("expired" if record is None else "revoked")
+        logger.debug("Refused a session login whose record has ended.")
+        login.end("revoked")
         login.owe_cookie(CookieWork.CLEAR)
         return False
 
     manager.registry_health.recovered()
     login.record = record
-    granularity = seconds(
-        setting(login.config, "SESSIONAUTH_LAST_SEEN_GRANULARITY"),
-        "SESSIONAUTH_LAST_SEEN_GRANULARITY",
-    )
 
-    if granularity is None or now - record.last_seen >= granularity:
+    if now - record.last_seen >= _granularity(login.config):
         expires_at = max(record.expires_at, now + lifetime(login.app, login.config))
 
         try:
@@ -273,7 +291,10 @@ def for_cookie(login: RequestLogin, cookie: RememberCookie) -> LoginRecord | boo
     reached).
     """
     if cookie.login_id is None:
-        return True
+        # Issued before the registry was turned on: bound to no record, so
+        # no revocation could ever reach it. Refused, as a session login
+        # without a record is.
+        return False
 
     manager = login.manager
 
@@ -284,14 +305,17 @@ def for_cookie(login: RequestLogin, cookie: RememberCookie) -> LoginRecord | boo
         login.ended = "unavailable"
         return False
 
-    if record is None:
+    if record is not None and (
+        record.realm != login.realm or record.user_id != cookie.user_id
+    ):
+        return False
+
+    if record is None or record.ended == "expired":
+        # Its login outlived the session timeouts, or the record expired:
+        # the cookie, still valid, starts a new login.
         return True
 
-    if (
-        not record.active
-        or record.realm != login.realm
-        or record.user_id != cookie.user_id
-    ):
+    if not record.active:
         return False
 
     return record
@@ -352,6 +376,10 @@ def end_current(login: RequestLogin, reason: str, user: t.Any = None) -> None:
 def end_session_record(login: RequestLogin, reason: str, user: t.Any = None) -> None:
     """End the record of the login the session holds (a logout, or a new
     login replacing it), whether or not this request checked it.
+
+    :raises werkzeug.exceptions.ServiceUnavailable: The store cannot be
+        reached: a logout that could not end the record would leave copies
+        of the session and the remember cookie working, so it is not made.
     """
     manager = login.manager
 
@@ -361,15 +389,57 @@ def end_session_record(login: RequestLogin, reason: str, user: t.Any = None) -> 
     secret = login.stored.login_id
     record = login.record
 
-    if record is None and secret is not None:
-        try:
+    try:
+        if record is None and secret is not None:
             record = _store(manager).get(record_id(secret), manager.clock())
-        except StoreUnavailable as error:
-            _unavailable(manager, error)
-            return
 
-    login.record = record if record is not None and record.active else None
-    end_current(login, reason, user)
+        login.record = None
+
+        if record is not None and record.active:
+            end(login.app, manager, record, reason, user=user)
+    except StoreUnavailable as error:
+        _unavailable(manager, error)
+        abort(503, "The login registry is unavailable. Please try again soon.")
+
+
+def end_expired(login: RequestLogin, secret: str) -> None:
+    """End, as ``"expired"``, the record of a login the session timeouts
+    just ended: its remember cookie, if still valid, may start a new login.
+    An unreachable store is logged; the record then expires by itself.
+    """
+    manager = login.manager
+
+    try:
+        record = _store(manager).get(record_id(secret), manager.clock())
+
+        if record is not None and record.active and record.realm == login.realm:
+            end(login.app, manager, record, "expired")
+    except StoreUnavailable as error:
+        _unavailable(manager, error)
+
+
+def extend(login: RequestLogin, expires_at: float) -> bool:
+    """Keep the request's record at least until ``expires_at``: a remember
+    cookie renewed for another full duration must never outlive its record,
+    or, once the record was ended and dropped, it would start a new one.
+
+    :return: Whether the record lasts that long (False when the store could
+        not be reached: then the cookie must not be renewed).
+    """
+    record = login.record
+    manager = login.manager
+
+    if record is None or manager.registry is None or record.expires_at >= expires_at:
+        return True
+
+    try:
+        _store(manager).touch(record.id, manager.clock(), expires_at)
+    except StoreUnavailable as error:
+        _unavailable(manager, error)
+        return False
+
+    login.record = dataclasses.replace(record, expires_at=expires_at)
+    return True
 
 
 def records(

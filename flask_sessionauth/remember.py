@@ -34,6 +34,7 @@ from flask import g
 from flask import request
 from itsdangerous import BadData
 
+from . import registry
 from .config import MAX_REMEMBER_SECONDS
 from .config import MAX_USER_ID_LENGTH
 from .config import remember_seconds
@@ -451,12 +452,18 @@ def refresh(login: RequestLogin, response: Response) -> None:
             clear_cookie(response, config)
             return
 
+    now = manager.clock()
+    seconds = duration(config, stored.remember_seconds)
+
+    if not registry.extend(login, now + seconds):
+        return  # the record could not be kept as long: the cookie is not renewed
+
     set_cookie(
         response,
         config,
-        manager.clock(),
+        now,
         cookie.user_id,
-        duration(config, stored.remember_seconds),
+        seconds,
         signature,
         realm=login.realm,
         login_id=stored.login_id,

@@ -10,6 +10,8 @@ from flask.testing import FlaskClient
 from .lifetime import stamp
 from .login import new_login
 from .realms import get_manager
+from .registry import end
+from .registry import record_id
 from .request_login import current_login
 from .session_login import SessionKeys
 from .session_login import SessionLogin
@@ -35,7 +37,8 @@ def login_test_client(
     The session gets the client's own session-protection identifier, so the
     login holds under ``SESSION_PROTECTION = "strong"``, and is bound to the
     user's session token, if it has one. Like any login, it gives a
-    server-side session a new id.
+    server-side session a new id. With a login registry, the login gets a
+    record (``method="test"``), and the record of a login it replaces ends.
 
     :param fresh: Whether the login is fresh.
     :param age: Make a login this old, as if it was made that long ago by
@@ -73,7 +76,17 @@ def login_test_client(
         _age_login(fields, manager.clock(), age, idle)
 
     with client.session_transaction() as sess:
-        SessionLogin(sess, SessionKeys.for_realm(realm)).write(app, fields)
+        stored = SessionLogin(sess, SessionKeys.for_realm(realm))
+        replaced = stored.login_id
+
+        if manager.registry is not None and replaced is not None:
+            # As login_user() does: the login this one replaces ends.
+            record = manager.registry.get(record_id(replaced), manager.clock())
+
+            if record is not None and record.active:
+                end(app, manager, record, "replaced")
+
+        stored.write(app, fields)
 
 
 def _age_login(

@@ -22,6 +22,11 @@ from werkzeug.test import TestResponse
 from example_app import create_app
 from example_app import models
 from example_app.db import connect
+from example_app.devices import describe_user_agent
+from flask_sessionauth.stores import LoginRecord
+from flask_sessionauth.stores import StoreUnavailable
+from flask_sessionauth.stores.memory import MemoryLoginStore
+from flask_sessionauth.stores.redis import RedisLoginStore
 from helpers import is_redirect
 
 PASSWORD = "correct horse"
@@ -480,6 +485,494 @@ def test_change_password_checks_confirmation(client: FlaskClient, alice: str) ->
 
     assert response.status_code == 200
     assert "The passwords differ." in text(response)
+
+
+# "Your devices": the login registry's records, signed out one by one
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+DEVICE_ROW = re.compile(
+    r'<tr class="device( current)?" data-device="([^"]+)">(.*?)</tr>', re.S
+)
+
+
+class Row(t.NamedTuple):
+    """One row of the devices page."""
+
+    id: str
+    current: bool
+    text: str
+
+
+def device_client(app: Flask, user_agent: str) -> FlaskClient:
+    """A test client that sends ``user_agent``, as a browser on a device."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = user_agent
+    return client
+
+
+def device_rows(client: FlaskClient) -> list[Row]:
+    """The rows of the devices page, newest login first."""
+    response = client.get("/devices/")
+    assert response.status_code == 200, response.status
+    return [
+        Row(found.group(2), bool(found.group(1)), " ".join(found.group(3).split()))
+        for found in DEVICE_ROW.finditer(text(response))
+    ]
+
+
+def sign_out_device(client: FlaskClient, record_id: str) -> TestResponse:
+    return submit_from(client, "/devices/", "/devices/sign-out", {"device": record_id})
+
+
+def sign_out_others(client: FlaskClient) -> TestResponse:
+    return submit_from(client, "/devices/", "/devices/sign-out-others")
+
+
+def test_devices_page_needs_login(client: FlaskClient) -> None:
+    response = client.get("/devices/")
+
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_devices_page_is_linked_from_the_navigation(
+    client: FlaskClient, alice: str
+) -> None:
+    assert 'href="/devices/"' not in text(client.get("/"))
+    login(client, "alice")
+    assert '<a href="/devices/">Your devices</a>' in text(client.get("/"))
+
+
+def test_devices_page_lists_every_login(app: Flask, alice: str) -> None:
+    laptop = device_client(app, FIREFOX)
+    phone = device_client(app, IPHONE)
+    login(laptop, "alice", remember=True)
+    login(phone, "alice")
+    # An API client that sends its password, and then its session cookie.
+    api = device_client(app, "curl/8.5.0")
+    assert api.get("/api/me", auth=("alice", PASSWORD)).status_code == 200
+    assert api.get("/api/me").status_code == 200
+
+    rows = device_rows(phone)
+
+    # Newest first, one row per device, the phone's own marked.
+    assert len(rows) == 3
+    api_row, phone_row, laptop_row = rows
+    assert [row.current for row in rows] == [False, True, False]
+    assert "Safari 17 on iPhone" in phone_row.text
+    assert "This device" in phone_row.text
+    assert "password" in phone_row.text
+    assert "remembered" not in phone_row.text
+    assert "Firefox 128 on Linux" in laptop_row.text
+    assert "password, remembered" in laptop_row.text
+    assert "This device" not in laptop_row.text
+    assert "curl 8.5.0 on unknown" in api_row.text
+    assert "HTTP Basic (API)" in api_row.text
+    for row in rows:
+        assert "127.0.0.1" in row.text
+        assert "just now" in row.text
+    # Every other device has a sign-out button; this one logs out in the
+    # navigation.
+    page = text(phone.get("/devices/"))
+    assert page.count('action="/devices/sign-out"') == 2
+    assert "Sign out all other devices" in page
+    # The laptop sees the same three, itself marked.
+    assert [row.current for row in device_rows(laptop)] == [False, False, True]
+
+
+def test_devices_page_shows_last_seen(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    clock = Clock()
+    app.extensions["sessionauth"].clock = clock
+    other = app.test_client()
+    login(other, "alice")
+    clock.now += 60
+    login(client, "alice")
+
+    # Within the 30-minute idle timeout.
+    clock.now += timedelta(minutes=20).total_seconds()
+    # This device is seen now; the other one 21 minutes ago.
+    current, older = device_rows(client)
+
+    assert current.current
+    assert "just now" in current.text
+    assert "21 minutes ago" in older.text
+
+
+def test_sign_out_one_device(app: Flask, alice: str) -> None:
+    laptop = device_client(app, FIREFOX)
+    phone = device_client(app, IPHONE)
+    login(laptop, "alice", remember=True)
+    login(phone, "alice", remember=True)
+    phone_remember = cookie(phone, REMEMBER_COOKIE)
+    assert phone_remember is not None
+    phone_row = next(row for row in device_rows(laptop) if not row.current)
+    assert "iPhone" in phone_row.text
+
+    response = sign_out_device(laptop, phone_row.id)
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/devices/"
+    page = text(laptop.get("/devices/"))
+    assert "That device has been signed out." in page
+    assert [row.current for row in device_rows(laptop)] == [True]
+
+    # The phone is logged out on its next request, and its remember cookie
+    # is deleted.
+    response = phone.get("/profile")
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/auth/login")
+    assert cookie(phone, REMEMBER_COOKIE) is None
+    assert "Hello, stranger" in text(phone.get("/"))
+
+    # The phone's remember cookie, sent again on its own, never logs in.
+    replay = device_client(app, IPHONE)
+    replay.set_cookie(REMEMBER_COOKIE, phone_remember)
+    assert "Hello, stranger" in text(replay.get("/"))
+    assert replay.get("/api/me").status_code == 401
+
+    # The laptop stays logged in, by its session and by its remember cookie.
+    assert laptop.get("/profile").status_code == 200
+    laptop.delete_cookie(SESSION_COOKIE)
+    assert "Hello, alice" in text(laptop.get("/"))
+
+    # Signing the same device out again changes nothing.
+    response = sign_out_device(laptop, phone_row.id)
+    assert is_redirect(response)
+    assert "That device was already signed out." in text(laptop.get("/devices/"))
+
+
+def test_sign_out_all_other_devices(app: Flask, alice: str) -> None:
+    clients = [device_client(app, agent) for agent in (FIREFOX, IPHONE, "curl/8")]
+    for each in clients:
+        login(each, "alice", remember=True)
+    this, *others = clients
+    remember_cookies = [cookie(each, REMEMBER_COOKIE) for each in others]
+
+    response = sign_out_others(this)
+
+    assert is_redirect(response)
+    assert "Signed out 2 other devices." in text(this.get("/devices/"))
+    assert [row.current for row in device_rows(this)] == [True]
+    assert "You are not logged in anywhere else." in text(this.get("/devices/"))
+    for each, remember in zip(others, remember_cookies, strict=True):
+        assert is_redirect(each.get("/profile"))
+        assert cookie(each, REMEMBER_COOKIE) is None
+        assert remember is not None
+        replay = app.test_client()
+        replay.set_cookie(REMEMBER_COOKIE, remember)
+        assert "Hello, stranger" in text(replay.get("/"))
+    assert this.get("/profile").status_code == 200
+
+    # Nothing left to sign out.
+    sign_out_others(this)
+    assert "No other device was signed in." in text(this.get("/devices/"))
+
+
+def test_sign_out_needs_csrf_token(app: Flask, alice: str) -> None:
+    laptop = device_client(app, FIREFOX)
+    phone = device_client(app, IPHONE)
+    login(laptop, "alice")
+    login(phone, "alice")
+    phone_id = next(row.id for row in device_rows(laptop) if not row.current)
+
+    for data in ({"device": phone_id}, {"device": phone_id, "csrf_token": "forged"}):
+        response = laptop.post("/devices/sign-out", data=data)
+        assert response.status_code == 400
+        assert "This form has expired" in text(response)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = laptop.post("/devices/sign-out-others", data=data)
+        assert response.status_code == 400
+    # GET never signs anything out.
+    assert laptop.get("/devices/sign-out").status_code == 405
+    assert laptop.get("/devices/sign-out-others").status_code == 405
+
+    # Nothing was signed out.
+    assert len(device_rows(laptop)) == 2
+    assert phone.get("/profile").status_code == 200
+
+
+def test_sign_out_never_reaches_another_users_device(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    register(client, "bob", PASSWORD)
+    bob = device_client(app, FIREFOX)
+    login(bob, "bob")
+    (bob_row,) = device_rows(bob)
+    login(client, "alice")
+
+    # alice posts bob's record id: it is not one of hers.
+    response = sign_out_device(client, bob_row.id)
+
+    assert is_redirect(response)
+    assert "That device was already signed out." in text(client.get("/devices/"))
+    assert bob.get("/profile").status_code == 200
+    assert [row.id for row in device_rows(bob)] == [bob_row.id]
+
+
+@pytest.mark.parametrize(
+    "record_id", ["", "x" * 65, "not an id", "é" * 10, "../../etc", "a\x00b"]
+)
+def test_sign_out_refuses_malformed_device_id(
+    client: FlaskClient, alice: str, record_id: str
+) -> None:
+    login(client, "alice")
+
+    response = sign_out_device(client, record_id)
+
+    assert response.status_code == 400
+    assert client.get("/profile").status_code == 200
+
+
+def test_sign_out_this_device_logs_it_out(client: FlaskClient, alice: str) -> None:
+    """The page offers no button for this device, but a hand-made form that
+    names it logs this browser out, as "Log out" does."""
+    login(client, "alice", remember=True)
+    (row,) = device_rows(client)
+
+    sign_out_device(client, row.id)
+
+    assert cookie(client, REMEMBER_COOKIE) is None
+    assert is_redirect(client.get("/profile"))
+
+
+def test_customer_devices_leave_out_staff_logins(
+    app: Flask, client: FlaskClient, sam: str
+) -> None:
+    login(client, "alice")
+    staff_login(client, "sam")
+    other = app.test_client()
+    staff_login(other, "sam", remember=True)
+
+    # alice (customer 1) sees her one login; sam (staff member 1) has two,
+    # in the staff realm's registry.
+    assert len(device_rows(client)) == 1
+    staff = app.extensions["sessionauth.realms"]["staff"]
+    with app.app_context():
+        member = models.StaffMember.get(1)
+        assert member is not None
+        records = staff.sessions(member)
+    assert [record.realm for record in records] == ["staff", "staff"]
+    assert [record.remember for record in records] == [True, False]
+
+    # Signing out alice's other devices leaves sam's staff logins alone.
+    sign_out_others(client)
+    assert who(text(other.get("/staff/"))) == "sam"
+    assert who(text(client.get("/staff/"))) == "sam"
+
+
+def test_change_password_can_keep_other_devices(app: Flask, alice: str) -> None:
+    laptop = device_client(app, FIREFOX)
+    phone = device_client(app, IPHONE)
+    login(laptop, "alice", remember=True)
+    login(phone, "alice", remember=True)
+
+    response = submit(
+        phone,
+        "/settings",
+        {
+            "old_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "keep_other_devices": "y",
+        },
+    )
+
+    # The phone is sent to its devices page, to sign out what it does not
+    # recognise; the laptop stays logged in.
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/devices/"
+    page = text(phone.get("/devices/"))
+    assert "Your other devices are still logged in" in page
+    assert len(device_rows(phone)) == 2
+    assert laptop.get("/profile").status_code == 200
+    laptop.delete_cookie(SESSION_COOKIE)
+    assert "Hello, alice" in text(laptop.get("/"))
+    # The new password is the one that works.
+    assert is_redirect(login(app.test_client(), "alice", NEW_PASSWORD))
+
+
+def test_change_password_signs_out_other_devices_by_default(
+    app: Flask, alice: str
+) -> None:
+    laptop = device_client(app, FIREFOX)
+    phone = device_client(app, IPHONE)
+    login(laptop, "alice", remember=True)
+    login(phone, "alice", remember=True)
+    page = text(phone.get("/settings"))
+    # The box to keep the other devices is there, and not ticked.
+    box = re.search(r'<input[^>]*name="keep_other_devices"[^>]*>', page)
+    assert box is not None
+    assert "checked" not in box.group(0)
+
+    change_password(phone, PASSWORD, NEW_PASSWORD)
+
+    assert [row.current for row in device_rows(phone)] == [True]
+    assert is_redirect(laptop.get("/profile"))
+    assert cookie(laptop, REMEMBER_COOKIE) is None
+
+
+class FlakyStore(MemoryLoginStore):
+    """An in-memory registry that can be made to fail, as a store whose
+    server is down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down: set[str] = set()
+
+    def _check(self, method: str) -> None:
+        if method in self.down or "all" in self.down:
+            raise StoreUnavailable("the store is down")
+
+    def get(self, record_id: str, now: float) -> LoginRecord | None:
+        self._check("get")
+        return super().get(record_id, now)
+
+    def user_records(
+        self, realm: str | None, user_id: str, now: float
+    ) -> list[LoginRecord]:
+        self._check("user_records")
+        return super().user_records(realm, user_id, now)
+
+
+def test_devices_page_while_the_registry_is_down(
+    app: Flask, client: FlaskClient, alice: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FlakyStore()
+    app.extensions["sessionauth"].registry = store
+    login(client, "alice")
+
+    # The login can be checked, the list cannot be read: a 503 page.
+    store.down = {"user_records"}
+    response = client.get("/devices/")
+    assert response.status_code == 503
+    assert "Try again soon" in text(response)
+
+    # The login cannot be checked: the request is anonymous, never a 500,
+    # and the API says why.
+    store.down = {"all"}
+    response = client.get("/devices/")
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/auth/login")
+    response = client.get("/api/me")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "registry_unavailable"
+
+    # Back up: the same session is logged in again.
+    store.down = set()
+    assert client.get("/profile").status_code == 200
+
+
+def test_devices_page_with_the_registry_off(tmp_path: Path, fast_hashes: None) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "db.sqlite"),
+            "SECRET_KEY": "test",
+            "LOGIN_REGISTRY": "off",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    assert app.extensions["sessionauth"].registry is None
+    client = app.test_client()
+    register(client, "alice", PASSWORD)
+    login(client, "alice")
+
+    assert "The login registry is off" in text(client.get("/devices/"))
+    assert sign_out_others(client).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"LOGIN_REGISTRY": "sql"}, "LOGIN_REGISTRY is 'sql'"),
+        ({"LOGIN_REGISTRY": "redis"}, "needs REDIS_URL"),
+        ({"SESSION_TYPE": "filesystem"}, "supports only 'redis'"),
+    ],
+)
+def test_registry_settings_are_checked(
+    tmp_path: Path, config: dict[str, str], message: str
+) -> None:
+    with pytest.raises(RuntimeError, match=message):
+        create_app(
+            {"DATABASE": str(tmp_path / "db.sqlite"), "SECRET_KEY": "test", **config},
+            instance_path=tmp_path / "instance",
+        )
+
+
+def test_redis_url_chooses_the_redis_registry(tmp_path: Path) -> None:
+    # The client connects on first use only, so no server is needed here.
+    app = create_app(
+        {
+            "DATABASE": str(tmp_path / "db.sqlite"),
+            "SECRET_KEY": "test",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    realms = app.extensions["sessionauth.realms"]
+    store = realms[None].registry
+    assert isinstance(store, RedisLoginStore)
+    assert store.prefix == "example_app:"
+    assert realms["staff"].registry is store
+    # Flask's signed-cookie sessions, unless SESSION_TYPE asks for Redis.
+    assert type(app.session_interface).__name__ == "SecureCookieSessionInterface"
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "browser", "system"),
+    [
+        (FIREFOX, "Firefox 128", "Linux"),
+        (IPHONE, "Safari 17", "iPhone"),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,"
+            " like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+            "Edge 126",
+            "Windows",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36"
+            " (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+            "Chrome 126",
+            "macOS",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,"
+            " like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+            "Chrome 126",
+            "Android",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like"
+            " Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+            "Chrome (headless) 131",
+            "Linux",
+        ),
+        ("curl/8.5.0", "curl 8.5.0", "unknown"),
+        ("python-requests/2.32.3", "python-requests 2.32.3", "unknown"),
+        ("Mozilla/5.0", "unknown", "unknown"),
+        ("", "unknown", "unknown"),
+        (None, "unknown", "unknown"),
+        ("<script>", "unknown", "unknown"),
+    ],
+)
+def test_describe_user_agent(user_agent: str | None, browser: str, system: str) -> None:
+    assert describe_user_agent(user_agent) == (browser, system)
+
+
+def test_user_agent_is_escaped_on_the_devices_page(app: Flask, alice: str) -> None:
+    client = device_client(app, "<b>evil</b>/1.0 (<script>alert(1)</script>)")
+    login(client, "alice")
+
+    page = text(client.get("/devices/"))
+
+    assert "<script>alert(1)</script>" not in page
+    assert "<b>" not in page
 
 
 # The JSON API
@@ -1053,7 +1546,13 @@ def test_secret_key_generated_and_reused(
 ) -> None:
     monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
     instance = tmp_path / "instance"
-    config = {"TESTING": True, "DATABASE": str(tmp_path / "db.sqlite")}
+    # The login registry off: in memory, each process would know only its own
+    # logins (two processes share them in Redis: tests/test_registry_redis.py).
+    config = {
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "db.sqlite"),
+        "LOGIN_REGISTRY": "off",
+    }
 
     with caplog.at_level(logging.WARNING, logger="example_app"):
         first = create_app(config, instance_path=instance)

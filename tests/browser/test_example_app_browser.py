@@ -4,6 +4,7 @@ with their CSRF tokens, as a user sees them.
 
 from __future__ import annotations
 
+import re
 import time
 import typing as t
 import uuid
@@ -568,3 +569,180 @@ def test_staff_remember_cookie_is_the_staff_members_alone(
     assert facts(replay)["Fresh login"] == "no"
     replay.goto("/")
     assert heading(replay) == "Hello, stranger"
+
+
+def device_rows(page: Page) -> list[str]:
+    """The text of each row of the devices page the browser is on."""
+    return page.locator("tr.device").all_inner_texts()
+
+
+def test_one_device_signs_another_out(
+    new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    """Two browsers of one user, both with "remember me": the first signs the
+    second out from "Your devices". The second is anonymous on its very next
+    request, and its remember cookie never logs it in again.
+    """
+    username = new_username()
+    laptop = new_page()
+    register(laptop, username)
+    log_in(laptop, username, PASSWORD, remember=True)
+    phone = new_page()
+    phone.goto("/auth/login")
+    log_in(phone, username, PASSWORD, remember=True)
+    assert heading(phone) == f"Hello, {username}"
+    phone_remember = cookies(phone)[REMEMBER_COOKIE]
+    phone_session = cookies(phone)[SESSION_COOKIE]
+
+    # The laptop opens its devices page from the navigation: two rows, newest
+    # first, its own marked, each with the browser, the address, when it
+    # was last seen and how it logged in.
+    laptop.get_by_role("link", name="Your devices").click()
+    assert path_of(laptop) == "/devices/"
+    assert heading(laptop) == "Your devices"
+    rows = device_rows(laptop)
+    assert len(rows) == 2
+    newest, oldest = rows
+    assert "This device" in oldest
+    assert "This device" not in newest
+    for row in rows:
+        assert "Chrome (headless)" in row
+        assert "on Linux" in row
+        assert "127.0.0.1" in row
+        assert "just now" in row
+        assert "password, remembered" in row
+    # This device has no sign-out button of its own: one per other device.
+    assert laptop.locator("tr.device.current button").count() == 0
+
+    submit(
+        laptop,
+        f"Sign out Chrome (headless) {chrome_version(newest)} on Linux,"
+        " last seen just now",
+    )
+    assert path_of(laptop) == "/devices/"
+    assert flashes(laptop) == ["That device has been signed out."]
+    (row,) = device_rows(laptop)
+    assert "This device" in row
+    assert laptop.get_by_text("You are not logged in anywhere else.").is_visible()
+
+    # The phone's very next request is anonymous, and the server deletes its
+    # remember cookie.
+    phone.reload()
+    assert heading(phone) == "Hello, stranger"
+    assert USER_ID not in live_server.session(phone)
+    assert REMEMBER_COOKIE not in cookies(phone)
+    phone.goto("/profile")
+    assert path_of(phone) == "/auth/login"
+
+    # The phone's old cookies, put back as a copy would bring them, are
+    # refused: the session and the remember cookie together ...
+    put_back(phone, phone_session, phone_remember)
+    phone.goto("/")
+    assert heading(phone) == "Hello, stranger"
+    assert USER_ID not in live_server.session(phone)
+    assert REMEMBER_COOKIE not in cookies(phone)
+
+    # ... and the remember cookie alone, as after a browser restart, reload
+    # after reload.
+    for _ in range(2):
+        phone.context.clear_cookies(name=SESSION_COOKIE)
+        put_back(phone, phone_remember)
+        assert SESSION_COOKIE not in cookies(phone)
+        phone.reload()
+        assert heading(phone) == "Hello, stranger"
+        assert USER_ID not in live_server.session(phone)
+        assert REMEMBER_COOKIE not in cookies(phone)
+    phone.goto("/profile")
+    assert path_of(phone) == "/auth/login"
+
+    # The laptop stays logged in, also from its remember cookie alone.
+    laptop.context.clear_cookies(name=SESSION_COOKIE)
+    laptop.goto("/")
+    assert heading(laptop) == f"Hello, {username}"
+    laptop.goto("/devices/")
+    assert len(device_rows(laptop)) == 1
+
+    # The phone can log in again with the password, as a new device.
+    phone.goto("/auth/login")
+    log_in(phone, username, PASSWORD, remember=False)
+    assert heading(phone) == f"Hello, {username}"
+    laptop.reload()
+    assert len(device_rows(laptop)) == 2
+
+
+def test_sign_out_all_other_devices(
+    new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    username = new_username()
+    first = new_page()
+    register(first, username)
+    log_in(first, username, PASSWORD, remember=True)
+    others = [new_page(), new_page()]
+    for other in others:
+        other.goto("/auth/login")
+        log_in(other, username, PASSWORD, remember=True)
+
+    first.goto("/devices/")
+    assert len(device_rows(first)) == 3
+    submit(first, "Sign out all other devices")
+    assert flashes(first) == ["Signed out 2 other devices."]
+    assert len(device_rows(first)) == 1
+
+    for other in others:
+        other.context.clear_cookies(name=SESSION_COOKIE)
+        other.reload()
+        assert heading(other) == "Hello, stranger"
+        assert REMEMBER_COOKIE not in cookies(other)
+    first.goto("/")
+    assert heading(first) == f"Hello, {username}"
+
+
+def test_sign_out_with_tampered_csrf_token_is_refused(
+    new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    username = new_username()
+    first = new_page()
+    register(first, username)
+    log_in(first, username, PASSWORD, remember=False)
+    second = new_page()
+    second.goto("/auth/login")
+    log_in(second, username, PASSWORD, remember=False)
+
+    first.goto("/devices/")
+    tamper_csrf_token(first, "tr.device:not(.current) form")
+    with first.expect_navigation() as navigation:
+        first.locator("tr.device:not(.current) button").click()
+    assert navigation.value.status == 400
+    assert heading(first) == "This form has expired"
+
+    second.reload()
+    assert heading(second) == f"Hello, {username}"
+    first.goto("/devices/")
+    assert len(device_rows(first)) == 2
+
+
+def chrome_version(row: str) -> str:
+    """The major version of Chrome a row of the devices page names."""
+    found = re.search(r"Chrome \(headless\) (\d+)", row)
+    assert found is not None, row
+    return found.group(1)
+
+
+def put_back(page: Page, *jar: Cookie) -> None:
+    """Put cookies the server deleted back into ``page``'s browser, as a copy
+    of them would bring them."""
+    page.context.add_cookies(
+        [
+            {
+                "name": cookie["name"],
+                "value": cookie["value"],
+                "domain": cookie["domain"],
+                "path": cookie["path"],
+                "expires": cookie["expires"],
+                "httpOnly": cookie["httpOnly"],
+                "secure": cookie["secure"],
+                "sameSite": cookie["sameSite"],
+            }
+            for cookie in jar
+        ]
+    )
