@@ -20,6 +20,7 @@ from .config import REFRESH_MESSAGE_CATEGORY as REFRESH_MESSAGE_CATEGORY
 from .current import current_user as current_user
 from .decorators import fresh_login_required as fresh_login_required
 from .decorators import login_required as login_required
+from .decorators import scope_required as scope_required
 from .login import confirm_login as confirm_login
 from .login import login_fresh as login_fresh
 from .login import login_remembered as login_remembered
@@ -43,6 +44,8 @@ from .signals import session_expired as session_expired
 from .signals import session_protected as session_protected
 from .signals import session_revoked as session_revoked
 from .signals import session_started as session_started
+from .signals import token_issued as token_issued
+from .signals import token_used as token_used
 from .signals import user_accessed as user_accessed
 from .signals import user_loaded_from_cookie as user_loaded_from_cookie
 from .signals import user_loaded_from_header as user_loaded_from_header
@@ -109,12 +112,15 @@ __all__ = [
     "logout_user",
     "make_next_param",
     "rebind_session",
+    "scope_required",
     "session_ended",
     "session_expired",
     "session_protected",
     "session_revoked",
     "session_started",
     "set_login_view",
+    "token_issued",
+    "token_used",
     "user_accessed",
     "user_loaded_from_cookie",
     "user_loaded_from_header",

@@ -87,20 +87,56 @@ def api_view(view: C) -> C:
     return view
 
 
-def json_401(error: str, message: str, *, basic_realm: str | None) -> Response:
-    """A 401 response with the body ``{"error": ..., "message": ...}``.
+def json_401(
+    error: str,
+    message: str,
+    *,
+    basic_realm: str | None,
+    bearer_realm: str | None = None,
+    bearer_error: str | None = None,
+    status: int = 401,
+    scope: str | None = None,
+) -> Response:
+    """A JSON error response, ``{"error": ..., "message": ...}``, 401 by
+    default.
 
     :param basic_realm: Add ``WWW-Authenticate: Basic realm="..."`` with
         this realm (``SESSIONAUTH_BASIC_AUTH_REALM``), quoted.
+    :param bearer_realm: Add an RFC 6750 challenge, ``WWW-Authenticate:
+        Bearer realm="..."``, for an app that takes API tokens.
+    :param bearer_error: The challenge's ``error``: ``"invalid_token"`` or
+        ``"insufficient_scope"``.
+    :param scope: The scopes the request lacked, for ``insufficient_scope``
+        (also in the body).
     """
-    response = jsonify(error=error, message=message)
-    response.status_code = 401
+    body: dict[str, str] = {"error": error, "message": message}
+
+    if scope is not None:
+        body["scope"] = scope
+
+    response = jsonify(body)
+    response.status_code = status
 
     if basic_realm is not None:
-        realm = basic_realm.replace("\\", "\\\\").replace('"', '\\"')
-        response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+        response.headers.add("WWW-Authenticate", f"Basic realm={_quote(basic_realm)}")
+
+    if bearer_realm is not None:
+        challenge = f"Bearer realm={_quote(bearer_realm)}"
+
+        if bearer_error is not None:
+            challenge += f", error={_quote(bearer_error)}"
+
+        if scope is not None:
+            challenge += f", scope={_quote(scope)}"
+
+        response.headers.add("WWW-Authenticate", challenge)
 
     return response
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def basic_credentials(req: Request) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ start with ``SESSIONAUTH_``.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import typing as t
 from collections.abc import Mapping
 from datetime import timedelta
@@ -230,6 +231,17 @@ def _max_sessions(value: object, key: str) -> None:
         )
 
 
+def _token_prefix(value: object, key: str) -> None:
+    if not isinstance(value, str) or not re.fullmatch(
+        r"[A-Za-z][A-Za-z0-9_]{0,15}", value
+    ):
+        raise ValueError(
+            f"{key} must be 1 to 16 ASCII letters, digits and underscores,"
+            f" starting with a letter, not {value!r}. For example:"
+            f" app.config[{key!r}] = 'myapp_'."
+        )
+
+
 def _policy(value: object, key: str) -> None:
     if value not in ("evict", "refuse"):
         raise ValueError(
@@ -273,6 +285,7 @@ KEYS: dict[str, tuple[t.Any, t.Callable[[object, str], None]]] = {
     "SESSIONAUTH_MAX_SESSIONS": (None, _max_sessions),
     "SESSIONAUTH_MAX_SESSIONS_POLICY": ("evict", _policy),
     "SESSIONAUTH_LAST_SEEN_GRANULARITY": (timedelta(minutes=5), _lifetime_key),
+    "SESSIONAUTH_TOKEN_PREFIX": ("sat_", _token_prefix),
 }
 
 #: The keys a named realm may set for itself in ``SESSIONAUTH_REALMS``; it
@@ -300,6 +313,7 @@ REALM_KEYS = frozenset(
         "SESSIONAUTH_MAX_SESSIONS",
         "SESSIONAUTH_MAX_SESSIONS_POLICY",
         "SESSIONAUTH_LAST_SEEN_GRANULARITY",
+        "SESSIONAUTH_TOKEN_PREFIX",
     }
 )
 
@@ -323,6 +337,7 @@ RENAMED: dict[str, str] = {
         "SESSIONAUTH_MAX_SESSIONS",
         "SESSIONAUTH_MAX_SESSIONS_POLICY",
         "SESSIONAUTH_LAST_SEEN_GRANULARITY",
+        "SESSIONAUTH_TOKEN_PREFIX",
         # Flask-BasicAuth's key.
         "SESSIONAUTH_BASIC_AUTH_REALM",
     )

@@ -10,6 +10,7 @@ import logging
 import time
 import typing as t
 import warnings
+from datetime import timedelta
 
 from flask import abort
 from flask import current_app
@@ -23,6 +24,7 @@ from . import login as logins
 from . import pipeline
 from . import registry
 from . import remember
+from . import tokens
 from .api import is_api_request
 from .api import json_401
 from .config import ID_ATTRIBUTE
@@ -57,8 +59,6 @@ from .signals import user_unauthorized
 from .urls import redirect_to_view
 
 if t.TYPE_CHECKING:
-    from datetime import timedelta
-
     from flask import Flask
     from werkzeug.wrappers import Response as BaseResponse
 
@@ -446,7 +446,8 @@ class LoginManager:
         ended = current_login(self.realm).ended
         expired = ended in ("idle", "absolute")
 
-        if is_api_request():
+        # A request that sent an API token is an API client.
+        if ended == "invalid_token" or is_api_request():
             if ended == "unavailable":
                 response = self._api_response(
                     "registry_unavailable",
@@ -520,17 +521,49 @@ class LoginManager:
 
         flash(message, category=category)
 
-    def _api_response(self, error: str, message: str) -> BaseResponse:
-        basic_realm = None
+    def _api_response(
+        self,
+        error: str,
+        message: str,
+        *,
+        status: int = 401,
+        scope: str | None = None,
+    ) -> BaseResponse:
+        login = current_login(self.realm)
+        realm = str(setting(login.config, "SESSIONAUTH_BASIC_AUTH_REALM"))
+        bearer_error = None
 
-        if self.loaders.basic_auth is not None:
-            basic_realm = str(
-                setting(
-                    current_login(self.realm).config, "SESSIONAUTH_BASIC_AUTH_REALM"
-                )
-            )
+        if scope is not None:
+            bearer_error = "insufficient_scope"
+        elif login.ended == "invalid_token":
+            bearer_error = error = "invalid_token"
+            message = "The API token is not valid: unknown, expired or revoked."
 
-        return json_401(error, message, basic_realm=basic_realm)
+        return json_401(
+            error,
+            message,
+            basic_realm=realm if self.loaders.basic_auth is not None else None,
+            # An app that takes API tokens says so, as RFC 6750 asks.
+            bearer_realm=realm if self.registry is not None else None,
+            bearer_error=bearer_error,
+            status=status,
+            scope=scope,
+        )
+
+    def insufficient_scope(self, scopes: t.Iterable[str]) -> BaseResponse:
+        """The response for a request whose API token lacks ``scopes``: 403,
+        ``{"error": "insufficient_scope", ...}`` with the scopes, and an
+        RFC 6750 challenge naming them.
+
+        .. versionadded:: 0.2.0
+        """
+        needed = " ".join(sorted(scopes))
+        return self._api_response(
+            "insufficient_scope",
+            f"The API token lacks the scope this needs: {needed}.",
+            status=403,
+            scope=needed,
+        )
 
     # The realm's login, for code that holds the manager
 
@@ -621,7 +654,7 @@ class LoginManager:
         records of the login registry, newest first, the current request's
         login marked :attr:`~flask_sessionauth.stores.LoginRecord.current`.
         Records bound to a session token the user no longer has are ended
-        on the way.
+        on the way. API tokens are listed by :meth:`tokens`.
 
         :raises RuntimeError: The manager has no :attr:`registry`.
         :raises StoreUnavailable: The registry cannot be reached.
@@ -636,12 +669,13 @@ class LoginManager:
             login.user  # noqa: B018 -- checks the current login and its record
             current = login.record
 
-        return registry.records(
+        found = registry.records(
             current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
             self,
             user,
             current=current,
         )
+        return [record for record in found if record.method != "token"]
 
     def revoke_session(self, user: t.Any, session_id: str) -> bool:
         """End one of ``user``'s logins: the record whose
@@ -708,9 +742,94 @@ class LoginManager:
 
         return count
 
+    def issue_token(
+        self,
+        user: t.Any,
+        name: str,
+        scopes: t.Iterable[str] = (),
+        expires_in: timedelta | None = None,
+        *,
+        bind: bool = True,
+    ) -> str:
+        """Issue an API token for ``user`` in this manager's realm, and
+        return it: the only time it exists in plain text, so show it once.
+        A request sending it as ``Authorization: Bearer <token>`` is
+        ``user``'s. Only its SHA-256 is stored.
+
+        :param name: What the user calls it (``"ci deploy"``).
+        :param scopes: What it may do, for :func:`scope_required`. A session
+            login may do everything.
+        :param expires_in: How long it lasts; None for no expiry.
+        :param bind: End the token when the user's session token changes (a
+            new password), with the user's other logins. False keeps it.
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises ValueError: A name or scope is not valid.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("issue_token")
+
+        if expires_in is not None and (
+            not isinstance(expires_in, timedelta) or expires_in <= timedelta()
+        ):
+            raise ValueError(
+                f"expires_in must be a positive datetime.timedelta or None, not"
+                f" {expires_in!r}. For example: expires_in=timedelta(days=30)."
+            )
+
+        token, _ = tokens.issue(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            self,
+            user,
+            name=name,
+            scopes=scopes,
+            expires_in=None if expires_in is None else expires_in.total_seconds(),
+            bind=bind,
+        )
+        return token
+
+    def tokens(self, user: t.Any) -> list[LoginRecord]:
+        """``user``'s API tokens in this manager's realm, newest first:
+        their records (id, name, scopes, created, expiry, last used), never
+        the tokens themselves.
+
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("tokens")
+        found = registry.records(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            self,
+            user,
+        )
+        return [record for record in found if record.method == "token"]
+
+    def revoke_token(self, user: t.Any, token_id: str) -> bool:
+        """End one of ``user``'s API tokens: the one whose record id is
+        ``token_id`` (as :meth:`tokens` lists it).
+
+        :return: Whether an active token of the user was ended.
+        :raises RuntimeError: The manager has no :attr:`registry`.
+        :raises StoreUnavailable: The registry cannot be reached.
+
+        .. versionadded:: 0.2.0
+        """
+        self._need_registry("revoke_token")
+        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+
+        for record in registry.records(app, self, user):
+            if record.method == "token" and record.id == token_id:
+                registry.end(app, self, record, "revoked", user=user)
+                return True
+
+        return False
+
     def revoke_all_sessions(self, user: t.Any) -> int:
-        """End every login of ``user`` in this manager's realm, this
-        request's included if it is the user's: when the account is
+        """End every login of ``user`` in this manager's realm, API tokens
+        included, this request's too if it is the user's: when the account is
         disabled, say. Works outside a request too (in a CLI command, with
         an app context).
 

@@ -16,10 +16,13 @@ the sources in this order and stops at the first that gives a user:
    unless ``SESSIONAUTH_BASIC_AUTH_LOGIN`` is false;
 5. :func:`from_header`: the app's header loader;
 
-and otherwise makes the anonymous user. A step that ends a login asks for the
-remember cookie to be deleted, which also keeps source 2 from bringing it
-back; the lifetime step alone leaves the cookie be, so that "remember me" can
-start a new login.
+and otherwise makes the anonymous user. With a login registry, a request
+with an ``Authorization: Bearer`` header is decided by that API token alone
+(:func:`.tokens.from_bearer`), before any of these.
+
+A step that ends a login asks for the remember cookie to be deleted, which
+also keeps source 2 from bringing it back; the lifetime step alone leaves
+the cookie be, so that "remember me" can start a new login.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import typing as t
 
 from . import registry
 from . import remember
+from . import tokens
 from .api import basic_credentials
 from .config import setting
 from .lifetime import check as check_lifetime
@@ -67,6 +71,23 @@ def run(login: RequestLogin) -> UserProtocol:
 
     if user_accessed.receivers:
         user_accessed.send(login.app, **login.extra)
+
+    if manager.registry is not None:
+        # With a registry, API tokens: a Bearer token decides the request on
+        # its own, and nothing of it reaches the session or a cookie.
+        value = tokens.bearer(login.request.environ.get("HTTP_AUTHORIZATION"))
+
+        if value is not None:
+            user = tokens.from_bearer(login, value) if value else None
+
+            if user is None:
+                if not value:
+                    login.ended = "invalid_token"
+
+                user = manager.anonymous_user()
+
+            login.set_user(user)
+            return user
 
     user = None
 

@@ -110,7 +110,7 @@ def lifetime(app: Flask, config: Config) -> float:
     return absolute or app.permanent_session_lifetime.total_seconds()
 
 
-def _granularity(config: Config) -> float:
+def granularity(config: Config) -> float:
     """``SESSIONAUTH_LAST_SEEN_GRANULARITY`` in seconds (0 when None)."""
     found = seconds(
         setting(config, "SESSIONAUTH_LAST_SEEN_GRANULARITY"),
@@ -180,7 +180,7 @@ def start(
             # An API client that keeps no cookies logs in with every
             # request: its records must not pile up. A client that comes
             # back extends its record as any login does.
-            expires_at = now + 2 * _granularity(config)
+            expires_at = now + 2 * granularity(config)
         else:
             expires_at = now + lifetime(login.app, config)
 
@@ -267,7 +267,7 @@ def check(login: RequestLogin) -> bool:
     manager.registry_health.recovered()
     login.record = record
 
-    if now - record.last_seen >= _granularity(login.config):
+    if now - record.last_seen >= granularity(login.config):
         expires_at = max(record.expires_at, now + lifetime(login.app, login.config))
 
         try:

@@ -79,3 +79,16 @@ session_started = _signals.signal("session-started")
 #:
 #: .. versionadded:: 0.2.0
 session_ended = _signals.signal("session-ended")
+
+#: Sent by :meth:`~flask_sessionauth.LoginManager.issue_token`, with
+#: ``user`` and ``record``, the token's
+#: :class:`~flask_sessionauth.stores.LoginRecord` (never the token itself).
+#:
+#: .. versionadded:: 0.2.0
+token_issued = _signals.signal("token-issued")
+
+#: Sent when a request is authenticated by an API token, with ``user`` and
+#: ``record``. Only sent while someone listens: it costs nothing otherwise.
+#:
+#: .. versionadded:: 0.2.0
+token_used = _signals.signal("token-used")

@@ -61,7 +61,8 @@ class LoginRecord:
     user_agent: str | None = None
     #: How the user logged in: ``"form"`` (:func:`~flask_sessionauth.login_user`),
     #: ``"remember"``, ``"basic"``, ``"test"`` (the test client) or
-    #: ``"token"``.
+    #: ``"token"`` (an API token: see
+    #: :meth:`~flask_sessionauth.LoginManager.issue_token`).
     method: str = "form"
     #: Whether a remember cookie was issued for the login.
     remember: bool = False
@@ -75,6 +76,10 @@ class LoginRecord:
     #: Whether this is the current request's login; set by
     #: :meth:`~flask_sessionauth.LoginManager.sessions` only.
     current: bool = False
+    #: For an API token (``method="token"``): the name it was given.
+    name: str | None = None
+    #: For an API token: the scopes it grants.
+    scopes: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:
