@@ -45,6 +45,8 @@ if t.TYPE_CHECKING:
 #: How long a redis-server may take to start.
 START_TIMEOUT = 15.0
 HOUR = 3600.0
+#: Scopes of an API token: any non-empty string without a space is one.
+SCOPES = {"read", "deploy", "admin:write", "Read", "a\tb", "\u00e9t\u00e9", "z" * 300}
 
 
 def make(now: float, **fields: t.Any) -> LoginRecord:
@@ -282,6 +284,15 @@ class RedisHarness(Harness):
             "no user_id": drop("user_id"),
             "no expires_at": drop("expires_at"),
             "no method": drop("method"),
+            "name not UTF-8": field("name", b"ci \xff"),
+            "scopes empty": field("scopes", b""),
+            "scopes a space": field("scopes", b" "),
+            "scopes leading space": field("scopes", b" read"),
+            "scopes trailing space": field("scopes", b"read "),
+            "scopes double space": field("scopes", b"deploy  read"),
+            "scopes unsorted": field("scopes", b"read deploy"),
+            "scopes repeated": field("scopes", b"read read"),
+            "scopes not UTF-8": field("scopes", b"read \xff"),
             "a string, not a hash": string,
         }
 
@@ -336,6 +347,13 @@ class SQLAlchemyHarness(Harness):
             "method blob": column("method", b"form"),
             "user_agent blob": column("user_agent", b"\xff\xfe"),
             "ended blob": column("ended", b"revoked"),
+            "name blob": column("name", b"ci"),
+            "scopes blob": column("scopes", b"read"),
+            "scopes empty": column("scopes", ""),
+            "scopes leading space": column("scopes", " read"),
+            "scopes double space": column("scopes", "deploy  read"),
+            "scopes unsorted": column("scopes", "read deploy"),
+            "scopes repeated": column("scopes", "read read"),
         }
 
 
@@ -391,9 +409,34 @@ def now() -> float:
             "remember": True,
             "token_signature": "sig-" + "x" * 60,
         },
-        {"user_id": "", "ip": "", "user_agent": "", "token_signature": ""},
+        {
+            "realm": "staff",
+            "ip": "192.0.2.1",
+            "user_agent": "curl/8.5.0",
+            "method": "token",
+            "token_signature": "sig",
+            "name": "ci deploy \u00e9\U0001f600",
+            "scopes": frozenset(SCOPES),
+        },
+        {"method": "token", "name": "one scope", "scopes": frozenset({"read"})},
+        {"method": "token", "name": None, "scopes": frozenset()},
+        {
+            "user_id": "",
+            "ip": "",
+            "user_agent": "",
+            "token_signature": "",
+            "name": "",
+        },
     ],
-    ids=["minimal", "named realm", "every field", "empty strings"],
+    ids=[
+        "minimal",
+        "named realm",
+        "every field",
+        "API token",
+        "one scope",
+        "token without name or scopes",
+        "empty strings",
+    ],
 )
 def test_get_returns_the_record_added(
     store: LoginStore, now: float, fields: dict[str, t.Any]
@@ -446,7 +489,14 @@ def test_get_returns_an_ended_record(store: LoginStore, now: float) -> None:
 
 
 def test_touch_moves_last_seen_and_expiry(store: LoginStore, now: float) -> None:
-    record = make(now, ip="192.0.2.1", token_signature="sig")
+    record = make(
+        now,
+        ip="192.0.2.1",
+        token_signature="sig",
+        method="token",
+        name="ci",
+        scopes=frozenset({"read", "deploy"}),
+    )
     store.add(record)
     store.touch(record.id, now + 300, now + 300 + 2 * HOUR)
 
@@ -487,6 +537,76 @@ def test_update_replaces_an_active_record(store: LoginStore, now: float) -> None
     store.update(rebound)
 
     assert store.get(record.id, now) == rebound
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"name": "old", "scopes": frozenset({"read"})}, {"scopes": frozenset()}),
+        ({}, {"name": "new", "scopes": frozenset({"write", "read"})}),
+        ({"name": "old", "scopes": frozenset({"read", "deploy"})}, {"name": None}),
+    ],
+    ids=["scopes dropped", "name and scopes added", "name dropped"],
+)
+def test_update_writes_name_and_scopes(
+    store: LoginStore, now: float, before: dict[str, t.Any], after: dict[str, t.Any]
+) -> None:
+    record = make(now, method="token", **before)
+    store.add(record)
+    changed = dataclasses.replace(record, last_seen=now + 5, **after)
+    store.update(changed)
+
+    assert store.get(record.id, now) == changed
+    assert store.user_records(None, "1", now) == [changed]
+    end = ended(changed)
+    store.update(end)
+    assert store.get(record.id, now) == end
+
+
+def test_user_records_carry_name_and_scopes(store: LoginStore, now: float) -> None:
+    token = make(now, method="token", name="ci", scopes=frozenset(SCOPES))
+    browser = make(now + 1)
+    store.add(token)
+    store.add(browser)
+
+    found = {record.id: record for record in store.user_records(None, "1", now)}
+    assert found == {token.id: token, browser.id: browser}
+    assert found[token.id].scopes == frozenset(SCOPES)
+    assert isinstance(found[token.id].scopes, frozenset)
+    assert found[browser.id].name is None
+    assert found[browser.id].scopes == frozenset()
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [{"read write"}, {""}, {"read", " "}, {"\ud800"}, {b"read"}],
+    ids=["a space", "empty", "only a space", "lone surrogate", "bytes"],
+)
+def test_a_scope_that_cannot_be_stored_is_refused(
+    harness: Harness, now: float, scopes: set[t.Any]
+) -> None:
+    """A scope with a space would come back as two scopes; a store that
+    encodes scopes refuses it rather than grant other ones.
+    """
+    if harness.kind == "memory":
+        pytest.skip("the memory store keeps objects: nothing to encode")
+
+    store = harness.store
+    record = make(now, method="token", scopes=frozenset(scopes))
+
+    with pytest.raises(ValueError, match="scope"):
+        store.add(record)
+
+    assert store.get(record.id, now) is None
+    assert store.user_records(None, "1", now) == []
+
+    stored = make(now, method="token", scopes=frozenset({"read"}))
+    store.add(stored)
+
+    with pytest.raises(ValueError, match="scope"):
+        store.update(dataclasses.replace(record, id=stored.id))
+
+    assert store.get(stored.id, now) == stored
 
 
 def test_update_ends_a_record(store: LoginStore, now: float) -> None:
@@ -675,11 +795,11 @@ def test_a_corrupt_record_is_a_missing_one(harness: Harness, now: float) -> None
         pytest.skip(f"the {harness.kind} store keeps objects: nothing to corrupt")
 
     store = harness.store
-    sound = make(now)
+    sound = make(now, method="token", name="ci", scopes=frozenset({"read"}))
     store.add(sound)
 
     for name, corrupt in corruptions.items():
-        record = make(now)
+        record = make(now, method="token", name="ci", scopes=frozenset({"read"}))
         store.add(record)
         corrupt(record.id)
 
@@ -767,6 +887,43 @@ def test_redis_key_layout(
     assert redis_client.zrange("sessionauth:user:staff:42", 0, -1, withscores=True) == [
         (record.id.encode(), now)
     ]
+
+
+@pytest.mark.redis
+def test_redis_name_and_scopes_fields(
+    redis_client: redis.Redis, redis_store: RedisLoginStore, now: float
+) -> None:
+    token = make(
+        now,
+        method="token",
+        name="ci \u00e9",
+        scopes=frozenset({"read", "deploy", "Read", "admin:write"}),
+    )
+    plain = make(now, method="token", name=None, scopes=frozenset())
+    redis_store.add(token)
+    redis_store.add(plain)
+
+    stored = redis_client.hgetall(redis_store.record_key(token.id))
+    assert stored[b"name"] == "ci \u00e9".encode()
+    assert stored[b"scopes"] == b"Read admin:write deploy read"
+    assert b"name" not in redis_client.hgetall(redis_store.record_key(plain.id))
+    assert b"scopes" not in redis_client.hgetall(redis_store.record_key(plain.id))
+
+    # touch keeps them, update rewrites them; no field is left behind.
+    redis_store.touch(token.id, now + 1, now + HOUR)
+    stored = redis_client.hgetall(redis_store.record_key(token.id))
+    assert stored[b"scopes"] == b"Read admin:write deploy read"
+    redis_store.update(dataclasses.replace(token, name=None, scopes=frozenset()))
+    stored = redis_client.hgetall(redis_store.record_key(token.id))
+    assert b"name" not in stored
+    assert b"scopes" not in stored
+
+    # A lone surrogate in a name is replaced, as in the other texts.
+    odd = make(now, name="ci\ud800")
+    redis_store.add(odd)
+    found = redis_store.get(odd.id, now)
+    assert found is not None
+    assert found.name == "ci?"
 
 
 @pytest.mark.redis
@@ -929,10 +1086,14 @@ def test_redis_decoded_responses(redis_server: RedisServer, now: float) -> None:
     client.flushdb()
     store = RedisLoginStore(client)
     record = make(now, user_agent="\u00e9\U0001f600", remember=True)
+    token = make(now + 1, method="token", name="\u00e9", scopes=frozenset(SCOPES))
     store.add(record)
+    store.add(token)
 
     assert store.get(record.id, now) == record
-    assert store.user_records(None, "1", now) == [record]
+    assert store.get(token.id, now) == token
+    found = sorted(store.user_records(None, "1", now), key=lambda r: r.created_at)
+    assert found == [record, token]
     client.close()
 
 
@@ -1068,7 +1229,13 @@ def test_sql_schema(engine: sa.Engine, sql_store: SQLAlchemyLoginStore) -> None:
         "remember",
         "token_signature",
         "ended",
+        "name",
+        "scopes",
     ]
+    assert columns["name"]["nullable"]
+    assert columns["scopes"]["nullable"]
+    assert isinstance(columns["name"]["type"], sa.Text)
+    assert isinstance(columns["scopes"]["type"], sa.Text)
     assert inspector.get_pk_constraint("sessionauth_logins")["constrained_columns"] == [
         "id"
     ]
@@ -1086,6 +1253,37 @@ def test_sql_default_realm_is_stored_empty(
     with engine.connect() as connection:
         realms = connection.execute(sa.text("SELECT realm FROM sessionauth_logins"))
         assert sorted(row[0] for row in realms) == ["", "staff"]
+
+
+def test_sql_name_and_scopes_columns(
+    engine: sa.Engine, sql_store: SQLAlchemyLoginStore, now: float
+) -> None:
+    token = make(
+        now,
+        method="token",
+        name="ci \u00e9",
+        scopes=frozenset({"read", "deploy", "Read", "admin:write"}),
+    )
+    plain = make(now + 1, name="ci\ud800")
+    sql_store.add(token)
+    sql_store.add(plain)
+    query = sa.text("SELECT name, scopes FROM sessionauth_logins ORDER BY created_at")
+
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(query)]
+
+    # A lone surrogate in a name is replaced, as in the other texts.
+    assert rows == [
+        ("ci \u00e9", "Read admin:write deploy read"),
+        ("ci?", None),
+    ]
+
+    sql_store.update(dataclasses.replace(token, name=None, scopes=frozenset()))
+
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(query)]
+
+    assert rows[0] == (None, None)
 
 
 def test_sql_table_name_and_metadata(engine: sa.Engine, now: float) -> None:

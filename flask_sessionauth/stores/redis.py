@@ -7,8 +7,10 @@ Keys, under the store's prefix (``sessionauth:`` by default):
 
 ``<prefix>login:<id>``
     A hash per record: its fields as strings, the times as Python float
-    reprs, ``remember`` as ``"1"`` or ``"0"``; a field that is None is left
-    out. The key expires (``PEXPIREAT``) at the record's ``expires_at``.
+    reprs, ``remember`` as ``"1"`` or ``"0"``, ``scopes`` as the scopes
+    sorted and joined by single spaces; a field that is None, and
+    ``scopes`` when there are none, is left out. The key expires
+    (``PEXPIREAT``) at the record's ``expires_at``.
 ``<prefix>user:<realm or '-'>:<user_id>``
     A sorted set per user and realm: the ids of the user's records, scored by
     ``created_at``. It expires no sooner than the last of its records, and a
@@ -39,6 +41,7 @@ from . import LoginRecord
 from . import StoreUnavailable
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterable
     from collections.abc import Iterator
     from collections.abc import Mapping
 
@@ -176,7 +179,7 @@ return found
 """
 
 _REQUIRED = ("id", "user_id", "created_at", "last_seen", "expires_at", "method")
-_OPTIONAL = ("realm", "ip", "user_agent", "token_signature", "ended")
+_OPTIONAL = ("realm", "ip", "user_agent", "token_signature", "ended", "name")
 
 
 class RedisLoginStore:
@@ -313,7 +316,9 @@ def _text(value: str) -> str:
 
 
 def _encode(record: LoginRecord) -> dict[str, str]:
-    """The hash of ``record``; a field that is None is left out."""
+    """The hash of ``record``; a field that is None, and ``scopes`` when
+    empty, is left out. A scope that cannot be stored is a :exc:`ValueError`.
+    """
     fields = {
         "id": record.id,
         "user_id": record.user_id,
@@ -330,7 +335,48 @@ def _encode(record: LoginRecord) -> dict[str, str]:
         if value is not None:
             fields[name] = _text(value)
 
+    if record.scopes:
+        fields["scopes"] = _encode_scopes(record.scopes)
+
     return fields
+
+
+def _encode_scopes(scopes: Iterable[object]) -> str:
+    """``scopes`` sorted and joined by single spaces. A scope must be a
+    non-empty string without spaces that encodes as UTF-8: any other would
+    come back as other scopes, so it is refused (:exc:`ValueError`).
+    """
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or " " in scope or _surrogate(scope):
+            raise ValueError(f"Not a scope a store can keep: {scope!r}")
+
+    return " ".join(sorted(t.cast("Iterable[str]", scopes)))
+
+
+def _surrogate(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate (it cannot be UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+
+    return False
+
+
+def _decode_scopes(value: str | None) -> frozenset[str]:
+    """The scopes :func:`_encode_scopes` wrote; a value it would not have
+    written (empty, doubled or outer spaces, unsorted, repeated) is a
+    :exc:`ValueError`.
+    """
+    if value is None:
+        return frozenset()
+
+    scopes = value.split(" ")
+
+    if not all(scopes) or scopes != sorted(set(scopes)):
+        raise ValueError("not a sorted list of scopes")
+
+    return frozenset(scopes)
 
 
 def _strings(fields: Mapping[t.Any, t.Any]) -> Iterator[tuple[str, str]]:
@@ -384,6 +430,8 @@ def _decode(fields: object) -> LoginRecord | None:
             remember=remember == "1",
             token_signature=strings.get("token_signature"),
             ended=strings.get("ended"),
+            name=strings.get("name"),
+            scopes=_decode_scopes(strings.get("scopes")),
         )
     except ValueError:  # UnicodeDecodeError too
         return None

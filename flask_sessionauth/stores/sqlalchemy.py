@@ -6,8 +6,10 @@ The table (``sessionauth_logins`` by default) has a column per field of
 :class:`~flask_sessionauth.stores.LoginRecord` but ``current``, with the id as
 its primary key and an index on ``(realm, user_id)``. The default realm is
 stored as ``''`` (a realm name is never empty), so that the index serves it
-too. Create it with :meth:`SQLAlchemyLoginStore.create_table`, or with the
-app's own migrations from :attr:`SQLAlchemyLoginStore.table`.
+too. ``scopes`` is stored as the scopes sorted and joined by single spaces,
+or NULL when there are none. Create the table with
+:meth:`SQLAlchemyLoginStore.create_table`, or with the app's own migrations
+from :attr:`SQLAlchemyLoginStore.table`.
 
 Each method is one statement, or one transaction for
 :meth:`~SQLAlchemyLoginStore.user_records`, which deletes the user's expired
@@ -29,6 +31,7 @@ from . import LoginRecord
 from . import StoreUnavailable
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterable
     from collections.abc import Iterator
 
 
@@ -70,6 +73,8 @@ class SQLAlchemyLoginStore:
                 sa.Column("remember", sa.Boolean(), nullable=False),
                 sa.Column("token_signature", sa.String(256)),
                 sa.Column("ended", sa.String(32)),
+                sa.Column("name", sa.Text()),
+                sa.Column("scopes", sa.Text()),
                 sa.Index(f"ix_{table_name}_realm_user_id", "realm", "user_id"),
             )
 
@@ -188,6 +193,9 @@ def _text(value: str | None) -> str | None:
 
 
 def _encode(record: LoginRecord) -> dict[str, t.Any]:
+    """The row of ``record``. A scope that cannot be stored is a
+    :exc:`ValueError`.
+    """
     return {
         "id": record.id,
         "realm": record.realm or "",
@@ -201,7 +209,47 @@ def _encode(record: LoginRecord) -> dict[str, t.Any]:
         "remember": bool(record.remember),
         "token_signature": record.token_signature,
         "ended": record.ended,
+        "name": _text(record.name),
+        "scopes": _encode_scopes(record.scopes) if record.scopes else None,
     }
+
+
+def _encode_scopes(scopes: Iterable[object]) -> str:
+    """``scopes`` sorted and joined by single spaces. A scope must be a
+    non-empty string without spaces that encodes as UTF-8: any other would
+    come back as other scopes, so it is refused (:exc:`ValueError`).
+    """
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or " " in scope or _surrogate(scope):
+            raise ValueError(f"Not a scope a store can keep: {scope!r}")
+
+    return " ".join(sorted(t.cast("Iterable[str]", scopes)))
+
+
+def _surrogate(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate (it cannot be UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+
+    return False
+
+
+def _decode_scopes(value: str | None) -> frozenset[str] | None:
+    """The scopes :func:`_encode_scopes` wrote (NULL: none), or None for a
+    value it would not have written (empty, doubled or outer spaces,
+    unsorted, repeated).
+    """
+    if value is None:
+        return frozenset()
+
+    scopes = value.split(" ")
+
+    if not all(scopes) or scopes != sorted(set(scopes)):
+        return None
+
+    return frozenset(scopes)
 
 
 def _time(value: object) -> float | None:
@@ -217,7 +265,7 @@ def _decode(row: sa.RowMapping) -> LoginRecord | None:
     type (a corrupt row is treated as a missing one).
     """
     strings = ("id", "realm", "user_id", "method")
-    optional = ("ip", "user_agent", "token_signature", "ended")
+    optional = ("ip", "user_agent", "token_signature", "ended", "name", "scopes")
     created_at = _time(row["created_at"])
     last_seen = _time(row["last_seen"])
     expires_at = _time(row["expires_at"])
@@ -230,6 +278,11 @@ def _decode(row: sa.RowMapping) -> LoginRecord | None:
         or not all(row[name] is None or isinstance(row[name], str) for name in optional)
         or not isinstance(row["remember"], bool | int)
     ):
+        return None
+
+    scopes = _decode_scopes(row["scopes"])
+
+    if scopes is None:
         return None
 
     return LoginRecord(
@@ -245,4 +298,6 @@ def _decode(row: sa.RowMapping) -> LoginRecord | None:
         remember=bool(row["remember"]),
         token_signature=row["token_signature"],
         ended=row["ended"],
+        name=row["name"],
+        scopes=scopes,
     )
