@@ -106,6 +106,7 @@ Scenario = t.Literal[
     "anonymous",
     "realms",
     "registry",
+    "bearer",
 ]
 
 BACKENDS: tuple[Backend, ...] = ("floor", "flask_login", "flask_sessionauth")
@@ -119,9 +120,21 @@ REFUSAL_SCENARIOS: tuple[Scenario, ...] = ("anonymous",)
 #: The session request on an app with a second realm, which only
 #: flask_sessionauth has; the others send their ``session`` request again.
 REALM_SCENARIOS: tuple[Scenario, ...] = ("realms", "registry")
+#: An API request with a Bearer token, which every backend answers its own
+#: way: the floor and flask_login look the token up in a dict (a
+#: ``request_loader`` for flask_login), flask_sessionauth in its in-memory
+#: login registry.
+TOKEN_SCENARIOS: tuple[Scenario, ...] = ("bearer",)
 ALL_SCENARIOS: tuple[Scenario, ...] = (
-    SCENARIOS + LIFETIME_SCENARIOS + REFUSAL_SCENARIOS + REALM_SCENARIOS
+    SCENARIOS
+    + LIFETIME_SCENARIOS
+    + REFUSAL_SCENARIOS
+    + REALM_SCENARIOS
+    + TOKEN_SCENARIOS
 )
+#: The token the floor and flask_login look up: the shape of
+#: flask_sessionauth's, so that every backend reads as long a header.
+DICT_TOKEN = "sat_" + "x" * 49
 #: How much more a default-realm session request may cost on an app with a
 #: second realm than on an app with one: at most 5% more instructions.
 REALMS_LIMIT = 1.05
@@ -136,6 +149,7 @@ SCENARIO_TITLES: dict[Scenario, str] = {
     "anonymous": "(e) anonymous, 401",
     "realms": "(f) session, two realms",
     "registry": "(g) session, registry",
+    "bearer": "(h) API token (Bearer)",
 }
 
 #: The session lifetime settings of the ``lifetime`` scenarios, and the
@@ -211,7 +225,7 @@ def _floor_user_id_from_cookie(value: str | None, key: bytes) -> str | None:
     return user_id
 
 
-def _create_floor_app() -> Flask:
+def _create_floor_app(bearer: bool = False) -> Flask:
     app = Flask("bench_floor")
     app.config["SECRET_KEY"] = SECRET_KEY
     key = SECRET_KEY.encode()
@@ -230,8 +244,19 @@ def _create_floor_app() -> Flask:
             )
         return response
 
+    tokens = {DICT_TOKEN: USER_ID}
+
     @app.get("/me")
     def me() -> ResponseReturnValue:
+        if bearer:
+            header = request.headers.get("Authorization", "")
+            found = tokens.get(header[7:]) if header[:7] == "Bearer " else None
+            user = users.get(found) if found is not None else None
+            return (
+                "unauthorized" if user is None else user.id,
+                401 if user is None else 200,
+            )
+
         user_id = session.get("_user_id")
         if user_id is None:
             user_id = _floor_user_id_from_cookie(
@@ -330,6 +355,7 @@ def _create_extension_app(
     now: float = LOGIN_TIME,
     realms: bool = False,
     registry: bool = False,
+    bearer: bool = False,
 ) -> Flask:
     # Both extensions are driven through the very same lines below, with the
     # module the only difference, so neither gets a friendlier setup.
@@ -377,6 +403,20 @@ def _create_extension_app(
     if realms:
         _add_staff_realm(ext, app)
 
+    if bearer and backend == "flask_login":
+        # flask-login's answer to API tokens: a request loader, here over a
+        # dict.
+        tokens = {DICT_TOKEN: user}
+
+        def load_from_request(req: t.Any) -> t.Any:
+            header = req.headers.get("Authorization", "")
+            return tokens.get(header[7:]) if header[:7] == "Bearer " else None
+
+        manager.request_loader(load_from_request)
+
+    if bearer and backend == "flask_sessionauth":
+        registry = True
+
     if registry:
         # In memory, with the clock held still: every timed request is one
         # within the last-seen granularity, as nearly all requests are.
@@ -419,6 +459,7 @@ def create_app(
     now: float = LOGIN_TIME,
     realms: bool = False,
     registry: bool = False,
+    bearer: bool = False,
 ) -> Flask:
     """Build the benchmark app for one backend.
 
@@ -433,9 +474,14 @@ def create_app(
         registry, and a :func:`still_clock` standing at ``now``.
     """
     if backend == "floor":
-        return _create_floor_app()
+        return _create_floor_app(bearer=bearer)
     return _create_extension_app(
-        backend, timeouts=timeouts, now=now, realms=realms, registry=registry
+        backend,
+        timeouts=timeouts,
+        now=now,
+        realms=realms,
+        registry=registry,
+        bearer=bearer,
     )
 
 
@@ -750,6 +796,7 @@ def prepare_cases(backends: cabc.Sequence[Backend]) -> list[Case]:
         )
         cases.append(_realms_case(backend, app, "realms"))
         cases.append(_realms_case(backend, app, "registry"))
+        cases.append(_bearer_case(backend))
 
     for case in cases:
         case.verify()
@@ -827,6 +874,36 @@ def _realms_case(backend: Backend, session_app: Flask, scenario: Scenario) -> Ca
 
     cookie = _login_cookies(app, remember=False)[app.config["SESSION_COOKIE_NAME"]]
     return Case(backend, scenario, [(app, cookie)])
+
+
+def _bearer_case(backend: Backend) -> Case:
+    """The ``bearer`` case: ``/me`` with ``Authorization: Bearer <token>``
+    and no cookie.
+    """
+    try:
+        app = create_app(backend, bearer=True)
+    except (TypeError, ModuleNotFoundError):
+        # A checkout from before registries: its session request instead.
+        app = create_app(backend)
+        cookie = _login_cookies(app, remember=False)[app.config["SESSION_COOKIE_NAME"]]
+        return Case(backend, "bearer", [(app, cookie)])
+
+    token = DICT_TOKEN
+
+    if backend == "flask_sessionauth":
+        manager = app.extensions["sessionauth"]
+
+        if not hasattr(manager, "issue_token"):
+            cookie = _login_cookies(app, remember=False)[
+                app.config["SESSION_COOKIE_NAME"]
+            ]
+            return Case(backend, "bearer", [(app, cookie)])
+
+        with app.app_context():
+            token = manager.issue_token(manager.user_callback(USER_ID), name="bench")
+
+    environ = {**CLIENT_ENVIRON, "HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return Case(backend, "bearer", [(app, None)], environ_base=environ)
 
 
 def _lifetime_cases(backend: Backend, session_app: Flask) -> list[Case]:

@@ -489,6 +489,27 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
         )
         print()
 
+    if "bearer" in results:
+        # A Bearer request may cost at most flask_login's overhead with a
+        # request_loader over a dict.
+        ratio = results["bearer"]["ratio"]
+        verdict = "PASS" if ratio <= 1.0 else "FAIL"
+        failed = failed or verdict == "FAIL"
+        print(
+            f"API token: overhead {ratio:.3f} of flask_login's request_loader"
+            f" (limit 1.00) {verdict}"
+        )
+        verdicts.append(
+            {
+                "scenario": "bearer",
+                "rule": "overhead, Bearer token / flask_login request_loader",
+                "limit": 1.0,
+                "ratio": ratio,
+                "verdict": verdict,
+            }
+        )
+        print()
+
     if "registry" in results:
         # With an in-memory login registry, the session request may cost at
         # most flask_login's overhead.
