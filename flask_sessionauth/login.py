@@ -293,6 +293,15 @@ def end_login(login: RequestLogin) -> None:
     of the realm anonymous.
     """
     user = login.user
+    record = login.record
+
+    if record is not None and record.method == "token":
+        # The request's login is an API token: it ends; the client's
+        # session, another login, is left alone, and no cookie is touched.
+        registry.end_current(login, "logout", user)
+        user_logged_out.send(login.app, user=user, **login.extra)
+        login.set_user(login.manager.anonymous_user())
+        return
 
     if login.manager.registry is not None:
         registry.end_session_record(login, "logout", user)
@@ -342,6 +351,13 @@ def login_fresh(*, realm: str | None = None) -> bool:
     """
     login = current_login(realm)
     login.user  # noqa: B018 -- loading it runs protection and the timeouts
+    record = login.record
+
+    if record is not None and record.method == "token":
+        # An API token proves no password now, whatever the client's
+        # session holds.
+        return False
+
     stored = login.stored
 
     if not stored.fresh:

@@ -503,7 +503,9 @@ class LoginManager:
         if self.needs_refresh_callback is not None:
             return current_app.ensure_sync(self.needs_refresh_callback)()
 
-        if is_api_request():
+        record = current_login(self.realm).record
+
+        if (record is not None and record.method == "token") or is_api_request():
             return self._api_response("needs_refresh", "Please log in again.")
 
         if not self.refresh_view:

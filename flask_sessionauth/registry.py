@@ -162,7 +162,12 @@ def start(
 
         if limit is not None:
             active = sorted(
-                (r for r in store.user_records(login.realm, user_id, now) if r.active),
+                (
+                    r
+                    for r in store.user_records(login.realm, user_id, now)
+                    # API tokens are not device logins: they are not counted.
+                    if r.active and r.method != "token"
+                ),
                 key=lambda record: record.created_at,
             )
 

@@ -215,7 +215,10 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
         login.record = bound
 
         for record in registry.records(app, manager, user, current=bound):
-            if not record.current:
+            # A token issued with bind=False outlives password changes.
+            unbound_token = record.method == "token" and record.token_signature is None
+
+            if not record.current and not unbound_token:
                 registry.end(app, manager, record, "revoked", user=user)
 
     # A credential change is a new login as far as fixation goes.

@@ -122,12 +122,14 @@ def bearer(header: str | None) -> str | None:
     if header is None:
         return None
 
-    scheme, _, value = header.strip().partition(" ")
+    # Only SP and HTAB are whitespace in HTTP: anything else around the
+    # token is part of it, and makes it malformed.
+    scheme, _, value = header.strip(" \t").partition(" ")
 
     if scheme.lower() != "bearer":
         return None
 
-    value = value.strip()
+    value = value.strip(" \t")
 
     if not value or len(value) > MAX_TOKEN_LENGTH or any(c in value for c in " ,\t"):
         return ""
