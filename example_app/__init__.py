@@ -1,8 +1,9 @@
 """A small app that shows flask-sessionauth at work: registration, login with
 "remember me", fresh logins for sensitive pages, revoking other sessions on a
-password change, a JSON API that also takes HTTP Basic credentials, a staff
-area whose users log in through a realm of their own, and a "Your devices"
-page, from the login registry, that signs out any one device.
+password change, a JSON API that also takes HTTP Basic credentials and API
+tokens, a staff area whose users log in through a realm of their own, a
+"Your devices" page, from the login registry, that signs out any one device,
+and an "API tokens" page that makes and revokes tokens.
 
 Run it with ``flask --app example_app run``, or under gunicorn with
 ``FLASK_REDIS_URL=redis://localhost:6379/0 gunicorn -w 3 'example_app:create_app()'``
@@ -29,6 +30,7 @@ from flask_sessionauth import LoginManager
 from flask_sessionauth.stores import StoreUnavailable
 
 from . import api
+from . import api_tokens
 from . import auth
 from . import cli
 from . import db
@@ -121,6 +123,7 @@ def create_app(
     app.register_blueprint(views.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(devices.bp)
+    app.register_blueprint(api_tokens.bp)
     app.register_blueprint(api.bp)
     return app
 
@@ -161,8 +164,9 @@ def _init_extensions(app: Flask) -> None:
         login_manager.clock = clock
         staff_manager.clock = clock
 
-    # Unauthorized API requests get a 401 JSON answer and a Basic challenge
-    # instead of a redirect to the login page.
+    # Unauthorized API requests get a 401 JSON answer, with a Basic and a
+    # Bearer challenge (the registry makes API tokens possible), instead of
+    # a redirect to the login page.
     login_manager.api_blueprints.add(api.bp.name)
 
     csrf = CSRFProtect(app)

@@ -1,12 +1,25 @@
 """A small JSON API under ``/api``.
 
-A client authenticates with the session cookie, the remember cookie, or HTTP
-Basic credentials. A successful Basic request also sets the session cookie
-(``SESSIONAUTH_BASIC_AUTH_LOGIN``), so a client may send its password once
-and the cookie after that. An unauthenticated request gets a 401 JSON body
-with a ``WWW-Authenticate: Basic realm="example_app"`` header (the realm is
-``SESSIONAUTH_BASIC_AUTH_REALM``), because this blueprint is listed in
-:attr:`LoginManager.api_blueprints`.
+A client authenticates with the session cookie, the remember cookie, HTTP
+Basic credentials, or an API token from the API tokens page
+(``api_tokens.py``) sent as ``Authorization: Bearer <token>``. A successful
+Basic request also sets the session cookie (``SESSIONAUTH_BASIC_AUTH_LOGIN``),
+so a client may send its password once and the cookie after that; a token
+request sets no cookie, and is decided by the token alone.
+
+An unauthenticated request gets a 401 JSON body with two challenges,
+``WWW-Authenticate: Basic realm="example_app"`` and ``Bearer
+realm="example_app"`` (the realm is ``SESSIONAUTH_BASIC_AUTH_REALM``),
+because this blueprint is listed in :attr:`LoginManager.api_blueprints`; an
+unknown, expired or revoked token gets 401 ``invalid_token``.
+
+Scopes
+------
+
+A token does only what its scopes allow: ``GET /api/me`` needs ``read``,
+``POST /api/deploy`` needs ``deploy`` (:func:`scope_required`). A token
+without the scope gets 403 ``insufficient_scope``. Scopes limit tokens, not
+users: a session or Basic login passes every scope check.
 
 Why the API needs no CSRF token
 -------------------------------
@@ -45,6 +58,7 @@ from flask_sessionauth import current_user
 from flask_sessionauth import login_required
 from flask_sessionauth import logout_user
 from flask_sessionauth import rebind_session
+from flask_sessionauth import scope_required
 
 from .models import get_current_user
 from .models import password_problem
@@ -79,17 +93,45 @@ def require_json() -> ResponseReturnValue | None:
     return None
 
 
+#: The longest ``ref`` a deploy takes.
+MAX_REF_LENGTH = 100
+
+
 @bp.get("/me")
 @login_required
+@scope_required("read")
 def me() -> ResponseReturnValue:
     user = get_current_user()
     return {"id": user.id, "username": user.username}
 
 
+@bp.post("/deploy")
+@login_required
+@scope_required("deploy")
+def deploy() -> ResponseReturnValue:
+    """Start a deploy (pretend to): ``{"ref": "v1.2"}``, ``"main"`` by
+    default. A token needs the ``deploy`` scope.
+    """
+    data = request.get_json(silent=True)
+
+    if not isinstance(data, dict):
+        return error(400, "bad_request", "Send a JSON object.")
+
+    ref = data.get("ref", "main")
+
+    if not isinstance(ref, str) or not 0 < len(ref) <= MAX_REF_LENGTH:
+        return error(
+            400, "bad_request", f"ref: a string of 1 to {MAX_REF_LENGTH} characters."
+        )
+
+    return {"status": "deploying", "ref": ref, "by": get_current_user().username}, 202
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """Log out: clears the session login and the remember cookie. Logging out
-    while logged out is not an error.
+    while logged out is not an error. A request that sends an API token ends
+    that token: it is revoked, as on the API tokens page.
     """
     if current_user.is_authenticated:
         logout_user()
@@ -104,7 +146,9 @@ def change_password() -> ResponseReturnValue:
 
     Asking for the old password is the proof of presence here that a fresh
     login is on the settings page. Every other session and remember cookie of
-    the user stops working; this one is rebound and stays logged in.
+    the user stops working, and so does every API token; this session is
+    rebound and stays logged in. A request made with a token ends that token
+    too: there is no session to rebind.
     """
     data = request.get_json(silent=True)
 

@@ -1,6 +1,8 @@
 """The "Your devices" page: every browser, phone and API client the user is
 logged in on, from the login registry, with a button to sign any one of them
-out, and one to sign out all but this one.
+out, and one to sign out all but this one. The user's API tokens are listed
+there too, in a table of their own (they are made and revoked on the API
+tokens page, ``api_tokens.py``).
 
 Each login is one :class:`~flask_sessionauth.stores.LoginRecord` in the
 registry of the customers' :class:`~flask_sessionauth.LoginManager` (see
@@ -10,7 +12,9 @@ next request, on any server, and its "remember me" cookie never logs in
 again. Every other device stays logged in.
 
 Both buttons are POST forms with a CSRF token, like the logout button, so no
-link or image on another site can sign a device out.
+link or image on another site can sign a device out. A request that sends an
+API token is refused here (:func:`browser_only`): a token may call the API,
+never manage the user's logins.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import re
 import typing as t
 from datetime import datetime
+from datetime import timedelta
 from datetime import timezone
 
 from flask import abort
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -56,10 +62,47 @@ METHODS = {
 RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
+#: A token that expires later than this from now was issued without an
+#: expiry ("Never" on the API tokens page; the extension keeps those records
+#: for a century).
+NO_EXPIRY = timedelta(days=20 * 365).total_seconds()
+
+
 def customer_manager() -> LoginManager:
     """The customers' login manager (the default realm) of the current app."""
     manager: LoginManager = current_app.extensions["sessionauth"]
     return manager
+
+
+def sends_api_token() -> bool:
+    """Whether the request sends an API token, ``Authorization: Bearer ...``.
+    flask-sessionauth then decides the request by that token alone: its user
+    is the token's, or nobody.
+    """
+    header = request.headers.get("Authorization", "")
+    return header.strip().partition(" ")[0].lower() == "bearer"
+
+
+def browser_only() -> ResponseReturnValue | None:
+    """The ``before_request`` of the pages that manage the user's logins and
+    tokens (this blueprint and ``api_tokens.py``): refuse a request that
+    sends an API token, whatever its scopes. Otherwise a token that may only
+    read could sign devices out, or make itself a token that may deploy.
+    """
+    if sends_api_token():
+        return (
+            jsonify(
+                error="forbidden",
+                message="API tokens cannot manage devices or tokens. Log in"
+                " with a browser to do that.",
+            ),
+            403,
+        )
+
+    return None
+
+
+bp.before_request(browser_only)
 
 
 @bp.get("/")
@@ -68,13 +111,13 @@ def index() -> ResponseReturnValue:
     manager = customer_manager()
 
     if manager.registry is None:
-        return render_template("devices.html", devices=None)
+        return render_template("devices.html", devices=None, tokens=None)
 
     now = manager.clock()
-    devices = [
-        Device.of(record, now) for record in manager.sessions(get_current_user())
-    ]
-    return render_template("devices.html", devices=devices)
+    user = get_current_user()
+    devices = [Device.of(record, now) for record in manager.sessions(user)]
+    tokens = [Token.of(record, now) for record in manager.tokens(user)]
+    return render_template("devices.html", devices=devices, tokens=tokens)
 
 
 @bp.post("/sign-out")
@@ -110,15 +153,38 @@ def sign_out_others() -> ResponseReturnValue:
     if manager.registry is None:
         abort(404)
 
+    # The extension counts API tokens among the logins it ends here: a
+    # token someone made from a session being signed out must not outlive
+    # it. The page says so beside the button.
+    tokens = len(manager.tokens(get_current_user()))
     count = manager.revoke_other_sessions()
+    devices = max(count - tokens, 0)
+    revoked = count - devices
 
     if count == 0:
         flash("No other device was signed in.", "info")
+    elif revoked == 0:
+        flash(f"Signed out {plural(devices, 'other device')}.", "success")
+    elif devices == 0:
+        flash(
+            f"Revoked {plural(revoked, 'API token')}. No other device was signed in.",
+            "success",
+        )
     else:
-        devices = "device" if count == 1 else "devices"
-        flash(f"Signed out {count} other {devices}.", "success")
+        flash(
+            f"Signed out {plural(devices, 'other device')} and revoked"
+            f" {plural(revoked, 'API token')}.",
+            "success",
+        )
 
     return redirect(url_for("devices.index"))
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless ``count`` is 1: "1 other
+    device", "2 other devices".
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 class Device(t.NamedTuple):
@@ -154,6 +220,44 @@ class Device(t.NamedTuple):
         )
 
 
+class Token(t.NamedTuple):
+    """One row of a table of API tokens (on the devices page and the API
+    tokens page): a token's record, never the token itself, which is not
+    kept anywhere.
+    """
+
+    id: str
+    name: str
+    scopes: list[str]
+    created: datetime
+    created_ago: str
+    #: None for a token that never expires.
+    expires: datetime | None
+    expires_in: str
+    #: None while no use of the token has been recorded: the registry
+    #: writes a last-used time at most once per
+    #: ``SESSIONAUTH_LAST_SEEN_GRANULARITY`` (5 minutes), so a token used
+    #: only within 5 minutes of its creation has none.
+    last_used: datetime | None
+    last_used_ago: str
+
+    @classmethod
+    def of(cls, record: LoginRecord, now: float) -> Token:
+        never = record.expires_at - now > NO_EXPIRY
+        used = record.last_seen > record.created_at
+        return cls(
+            id=record.id,
+            name=record.name or "unnamed",
+            scopes=sorted(record.scopes),
+            created=_utc(record.created_at),
+            created_ago=ago(now - record.created_at),
+            expires=None if never else _utc(record.expires_at),
+            expires_in="never" if never else until(record.expires_at - now),
+            last_used=_utc(record.last_seen) if used else None,
+            last_used_ago=ago(now - record.last_seen) if used else "none recorded",
+        )
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
@@ -167,6 +271,21 @@ def ago(seconds: float) -> str:
         if seconds >= size:
             count = int(seconds // size)
             return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+    raise AssertionError("unreachable")
+
+
+def until(seconds: float) -> str:
+    """``seconds`` from now as "in 5 minutes", "in 3 hours", "in 30 days"."""
+    if seconds < 60:
+        return "in less than a minute"
+
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            # Rounded, not cut: a 30-day token made a moment ago expires
+            # "in 30 days".
+            count = round(seconds / size)
+            return f"in {count} {unit}{'' if count == 1 else 's'}"
 
     raise AssertionError("unreachable")
 

@@ -975,6 +975,641 @@ def test_user_agent_is_escaped_on_the_devices_page(app: Flask, alice: str) -> No
     assert "<b>" not in page
 
 
+# API tokens: made on their page, shown once, listed, revoked; used on the API
+
+TOKEN = re.compile(r"sat_[0-9A-Za-z]{49}")
+NEW_TOKEN_INPUT = re.compile(r'<input type="text" id="new-token"[^>]*>')
+TOKEN_ROW = re.compile(r'<tr class="token" data-token="([^"]+)">(.*?)</tr>', re.S)
+
+
+TOKEN_CELL = re.compile(r'<td class="token-([a-z-]+)">(.*?)</td>', re.S)
+
+
+class TokenRow(t.NamedTuple):
+    """One row of a table of API tokens: its record id, and the text of its
+    cells."""
+
+    id: str
+    name: str
+    scopes: str
+    created: str
+    expires: str
+    last_used: str
+    html: str
+
+    @classmethod
+    def parse(cls, token_id: str, html: str) -> TokenRow:
+        cells = {
+            name: " ".join(re.sub(r"<[^>]*>", "", cell).split())
+            for name, cell in TOKEN_CELL.findall(html)
+        }
+        return cls(
+            token_id,
+            cells["name"],
+            cells["scopes"],
+            cells["created"],
+            cells["expires"],
+            cells["last-used"],
+            html,
+        )
+
+
+def create_token(
+    client: FlaskClient,
+    name: str = "ci deploy",
+    scopes: t.Sequence[str] = ("read", "deploy"),
+    expires: str = "30 days",
+) -> TestResponse:
+    """Send the form of the API tokens page, as a browser would."""
+    return client.post(
+        "/tokens/",
+        data={
+            "csrf_token": csrf_token(client, "/tokens/"),
+            "name": name,
+            "scopes": list(scopes),
+            "expires": expires,
+        },
+    )
+
+
+def shown_token(response: TestResponse) -> str:
+    """The new token the page shows, from its read-only field."""
+    assert response.status_code == 200, response.status
+    field = NEW_TOKEN_INPUT.search(text(response))
+    assert field is not None, "no new token on the page"
+    assert " readonly" in field.group(0)
+    value = re.search(r'value="([^"]*)"', field.group(0))
+    assert value is not None
+    return value.group(1)
+
+
+def new_token(client: FlaskClient, **form: t.Any) -> str:
+    """Make a token on the page and return it."""
+    return shown_token(create_token(client, **form))
+
+
+def token_rows(client: FlaskClient, page: str = "/tokens/") -> list[TokenRow]:
+    """The rows of the table of API tokens on ``page``, newest first."""
+    response = client.get(page)
+    assert response.status_code == 200, response.status
+    return [
+        TokenRow.parse(found.group(1), found.group(2))
+        for found in TOKEN_ROW.finditer(text(response))
+    ]
+
+
+def revoke_token(
+    client: FlaskClient, token_id: str, page: str = "/tokens/", back: str = "tokens"
+) -> TestResponse:
+    return submit_from(
+        client, page, "/tokens/revoke", {"token": token_id, "back": back}
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_tokens_page_needs_login(client: FlaskClient) -> None:
+    response = client.get("/tokens/")
+
+    assert is_redirect(response)
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_tokens_page_is_linked_from_the_navigation(
+    client: FlaskClient, alice: str
+) -> None:
+    assert 'href="/tokens/"' not in text(client.get("/"))
+    login(client, "alice")
+    assert '<a href="/tokens/">API tokens</a>' in text(client.get("/"))
+    page = text(client.get("/tokens/"))
+    assert "<h1>API tokens</h1>" in page
+    assert "You have no API tokens." in page
+
+
+def test_create_token_shows_it_once(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+
+    response = create_token(client, "ci deploy", ["read", "deploy"], "30 days")
+
+    token = shown_token(response)
+    assert TOKEN.fullmatch(token)
+    page = text(response)
+    assert "Your new token “ci deploy”" in page
+    assert "it is shown only this once" in page
+    # The only copy of the token is kept out of caches.
+    assert response.headers["Cache-Control"] == "no-store"
+    # The copy button is hidden until its script shows it: without
+    # JavaScript the read-only field is all there is, and it is enough.
+    assert (
+        '<button type="button" class="button copy" data-copy="new-token" hidden>'
+        in page
+    )
+    assert '<script src="/static/copy.js" defer></script>' in page
+    with client.get("/static/copy.js") as script:
+        assert script.status_code == 200
+        assert "navigator.clipboard" in script.get_data(as_text=True)
+    # The form is empty again, for the next token.
+    assert 'value="ci deploy"' not in page
+    # The token is listed at once.
+    (row,) = TOKEN_ROW.findall(page)
+    assert "ci deploy" in row[1]
+
+    # Never again: not on the page, not on the devices page.
+    for path in ("/tokens/", "/devices/"):
+        again = client.get(path)
+        assert token not in text(again)
+        assert 'id="new-token"' not in text(again)
+        assert "copy.js" not in text(again)
+        assert "no-store" not in again.headers.get("Cache-Control", "")
+    (row,) = token_rows(client)
+    assert row.name == "ci deploy"
+    assert row.scopes == "deploy, read"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row.created)
+    assert row.expires == "in 30 days"
+    assert row.last_used == "none recorded"
+
+    # It works on the API at once.
+    response = app.test_client().get("/api/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+
+
+def test_token_list_never_shows_secrets(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    tokens = [
+        new_token(client, name="first", scopes=["read"]),
+        new_token(client, name="second", scopes=["deploy"], expires="never"),
+    ]
+    for token in tokens:
+        assert app.test_client().get("/", headers=bearer(token)).status_code == 200
+
+    pages = [text(client.get(path)) for path in ("/tokens/", "/devices/", "/")]
+
+    for token in tokens:
+        secret = token.removeprefix("sat_")
+        for page in pages:
+            assert secret not in page
+            # Nor a good part of it: no page shows a token's beginning or end.
+            assert secret[:12] not in page
+            assert secret[-12:] not in page
+    # The rows are named by the records' ids, SHA-256 hashes of the tokens.
+    rows = token_rows(client)
+    assert [row.name for row in rows] == ["second", "first"]
+    manager = app.extensions["sessionauth"]
+    with app.test_request_context():
+        user = models.User.get(1)
+        records = manager.tokens(user)
+    assert [record.id for record in records] == [row.id for row in rows]
+    for record in records:
+        for token in tokens:
+            assert token not in repr(record)
+
+
+@pytest.mark.parametrize(
+    ("expires", "shown", "days"),
+    [
+        ("7 days", "in 7 days", 7),
+        ("30 days", "in 30 days", 30),
+        ("90 days", "in 90 days", 90),
+    ],
+)
+def test_create_token_expires(
+    app: Flask, client: FlaskClient, alice: str, expires: str, shown: str, days: int
+) -> None:
+    clock = Clock()
+    app.extensions["sessionauth"].clock = clock
+    login(client, "alice")
+    token = new_token(client, expires=expires)
+    (row,) = token_rows(client)
+    assert row.expires == shown
+    api = app.test_client()
+
+    clock.now += timedelta(days=days).total_seconds() - 60
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
+
+    clock.now += 61
+    response = api.get("/api/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_token"
+
+
+def test_create_token_that_never_expires(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    clock = Clock()
+    app.extensions["sessionauth"].clock = clock
+    login(client, "alice", remember=True)
+    token = new_token(client, expires="never")
+    (row,) = token_rows(client)
+    assert row.expires == "never"
+
+    clock.now += timedelta(days=10 * 365).total_seconds()
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        (
+            {"name": "", "scopes": ["read"]},
+            ["Give the token a name, such as &#34;ci deploy&#34;."],
+        ),
+        ({"name": "   ", "scopes": ["read"]}, ["Give the token a name"]),
+        ({"name": "x" * 101, "scopes": ["read"]}, ["Use at most 100 characters."]),
+        ({"name": "ci", "scopes": []}, ["Choose at least one scope."]),
+        (
+            {"name": "ci", "scopes": ["admin"]},
+            ["&#39;admin&#39; is not a valid choice"],
+        ),
+        (
+            {"name": "ci", "scopes": ["read"], "expires": "365 days"},
+            ["Not a valid choice."],
+        ),
+    ],
+)
+def test_create_token_checks_fields(
+    client: FlaskClient, alice: str, form: dict[str, t.Any], errors: list[str]
+) -> None:
+    login(client, "alice")
+
+    response = create_token(client, **form)
+
+    assert response.status_code == 200
+    page = text(response)
+    for error in errors:
+        assert error in page
+    assert 'id="new-token"' not in page
+    assert token_rows(client) == []
+
+
+def test_token_name_is_escaped(app: Flask, client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+    name = "<script>alert(1)</script>"
+
+    page = text(create_token(client, name=name))
+
+    assert name not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for path in ("/tokens/", "/devices/"):
+        assert name not in text(client.get(path))
+    (row,) = token_rows(client)
+    revoke_token(client, row.id)
+    page = text(client.get("/tokens/"))
+    assert name not in page
+    assert "The token &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; has been" in page
+
+
+def test_revoke_token(app: Flask, client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+    kept = new_token(client, name="kept")
+    token = new_token(client, name="revoked")
+    api = app.test_client()
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
+    revoked, _ = token_rows(client)
+    assert revoked.name == "revoked"
+    assert "Revoke revoked" in text(client.get("/tokens/"))
+
+    response = revoke_token(client, revoked.id)
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/tokens/"
+    page = text(client.get("/tokens/"))
+    assert (
+        "The token &#34;revoked&#34; has been revoked: a client that sends it now"
+        " gets 401." in page
+    )
+    assert [row.name for row in token_rows(client)] == ["kept"]
+
+    # Refused on its very next request, as RFC 6750 says: invalid_token.
+    response = api.get("/api/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json == {
+        "error": "invalid_token",
+        "message": "The API token is not valid: unknown, expired or revoked.",
+    }
+    assert (
+        'Bearer realm="example_app", error="invalid_token"'
+        in response.headers.getlist("WWW-Authenticate")
+    )
+    # The other token, and the browser, are untouched.
+    assert api.get("/api/me", headers=bearer(kept)).status_code == 200
+    assert client.get("/profile").status_code == 200
+
+    # Revoking it again changes nothing.
+    response = revoke_token(client, revoked.id)
+    assert is_redirect(response)
+    assert "That token was already revoked." in text(client.get("/tokens/"))
+
+
+def test_revoke_token_from_the_devices_page(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+    (row,) = token_rows(client, "/devices/")
+
+    response = revoke_token(client, row.id, page="/devices/", back="devices")
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/devices/"
+    assert token_rows(client, "/devices/") == []
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("back", ["https://evil.com", "//evil.com", "", "views.home"])
+def test_revoke_token_goes_back_to_its_own_pages_only(
+    client: FlaskClient, alice: str, back: str
+) -> None:
+    login(client, "alice")
+    new_token(client)
+    (row,) = token_rows(client)
+
+    response = revoke_token(client, row.id, back=back)
+
+    assert is_redirect(response)
+    assert response.headers["Location"] == "/tokens/"
+
+
+def test_token_forms_need_csrf_token(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+    (row,) = token_rows(client)
+
+    form = {"name": "forged", "scopes": ["read", "deploy"], "expires": "never"}
+    for data in (form, {**form, "csrf_token": "forged"}):
+        response = client.post("/tokens/", data=data)
+        assert response.status_code == 400
+        assert "This form has expired" in text(response)
+        assert token not in text(response)
+        assert TOKEN.search(text(response)) is None
+    for fields in ({"token": row.id}, {"token": row.id, "csrf_token": "forged"}):
+        response = client.post("/tokens/revoke", data=fields)
+        assert response.status_code == 400
+        assert "This form has expired" in text(response)
+    # GET never revokes anything.
+    assert client.get("/tokens/revoke").status_code == 405
+    assert client.get(f"/tokens/revoke?token={row.id}").status_code == 405
+
+    # Nothing was made, nothing revoked.
+    assert token_rows(client) == [row]
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 200
+
+
+def test_revoke_never_reaches_another_users_token(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    register(client, "bob", PASSWORD)
+    bob = app.test_client()
+    login(bob, "bob")
+    bob_token = new_token(bob)
+    (bob_row,) = token_rows(bob)
+    login(client, "alice")
+
+    # alice posts the id of bob's token: it is not one of hers.
+    response = revoke_token(client, bob_row.id)
+
+    assert is_redirect(response)
+    assert "That token was already revoked." in text(client.get("/tokens/"))
+    assert token_rows(bob) == [bob_row]
+    response = app.test_client().get("/api/me", headers=bearer(bob_token))
+    assert response.json == {"id": 2, "username": "bob"}
+    # Nor does alice see it.
+    assert token_rows(client) == []
+    assert token_rows(client, "/devices/") == []
+
+
+@pytest.mark.parametrize(
+    "token_id", ["", "x" * 65, "not an id", "é" * 10, "../../etc", "a\x00b"]
+)
+def test_revoke_refuses_malformed_token_id(
+    client: FlaskClient, alice: str, token_id: str
+) -> None:
+    login(client, "alice")
+    new_token(client)
+
+    response = revoke_token(client, token_id)
+
+    assert response.status_code == 400
+    assert len(token_rows(client)) == 1
+
+
+def test_devices_page_lists_tokens_beside_sessions(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    clock = Clock()
+    app.extensions["sessionauth"].clock = clock
+    login(client, "alice")
+    laptop = device_client(app, FIREFOX)
+    login(laptop, "alice")
+    new_token(client, name="ci read", scopes=["read"], expires="7 days")
+    clock.now += 60
+    token = new_token(client, name="ci deploy", scopes=["deploy"], expires="never")
+    page = text(client.get("/devices/"))
+    assert "You have no API tokens." not in page
+    assert "This revokes your API tokens below too." in page
+
+    # The browsers in one table, the tokens in another: a token is no
+    # device.
+    assert len(device_rows(client)) == 2
+    tokens = token_rows(client, "/devices/")
+    newest, oldest = tokens
+    assert (newest.name, newest.scopes, newest.expires) == (
+        "ci deploy",
+        "deploy",
+        "never",
+    )
+    assert (oldest.name, oldest.scopes, oldest.expires) == (
+        "ci read",
+        "read",
+        "in 7 days",
+    )
+    assert newest.last_used == oldest.last_used == "none recorded"
+    # Each with the same revoke button as on the tokens page, back to here.
+    assert page.count('action="/tokens/revoke"') == 2
+    assert page.count('name="back" value="devices"') == 2
+
+    # Last used: recorded once the token is used, at most every 5 minutes.
+    api = app.test_client()
+    clock.now += 60
+    assert api.post("/api/deploy", json={}, headers=bearer(token)).status_code == 202
+    assert token_rows(client, "/devices/")[0].last_used == "none recorded"
+    clock.now += timedelta(minutes=5).total_seconds()
+    assert api.post("/api/deploy", json={}, headers=bearer(token)).status_code == 202
+    clock.now += timedelta(minutes=3).total_seconds()
+    newest = token_rows(client, "/devices/")[0]
+    assert newest.last_used == "3 minutes ago"
+    # A token request is no device: no row, and no session for it.
+    assert len(device_rows(client)) == 2
+
+
+def test_devices_page_without_tokens(client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+
+    page = text(client.get("/devices/"))
+
+    assert "You have no API tokens." in page
+    assert "This revokes your API tokens" not in page
+    assert "Sign out all other devices" not in page
+
+
+def test_sign_out_all_other_devices_revokes_tokens_too(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+    api = app.test_client()
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
+
+    # Only tokens: the button is there, and says what it does.
+    sign_out_others(client)
+    assert "Revoked 1 API token. No other device was signed in." in text(
+        client.get("/devices/")
+    )
+    assert api.get("/api/me", headers=bearer(token)).status_code == 401
+
+    laptop = device_client(app, FIREFOX)
+    login(laptop, "alice")
+    tokens = [new_token(client), new_token(client)]
+    sign_out_others(client)
+    assert "Signed out 1 other device and revoked 2 API tokens." in text(
+        client.get("/devices/")
+    )
+    for each in tokens:
+        assert api.get("/api/me", headers=bearer(each)).status_code == 401
+    assert is_redirect(laptop.get("/profile"))
+    assert client.get("/profile").status_code == 200
+
+
+def test_password_change_ends_tokens(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+
+    change_password(client, PASSWORD, NEW_PASSWORD)
+
+    response = app.test_client().get("/api/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_token"
+    assert token_rows(client) == []
+
+
+def test_password_change_can_keep_tokens(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+
+    submit(
+        client,
+        "/settings",
+        {
+            "old_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "keep_other_devices": "y",
+        },
+    )
+
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 200
+    assert len(token_rows(client)) == 1
+
+
+def test_api_token_cannot_manage_tokens_or_devices(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    """A token that may only read cannot make itself one that may deploy, nor
+    sign the user's browsers out."""
+    login(client, "alice")
+    token = new_token(client, scopes=["read"])
+    (row,) = token_rows(client)
+    api = app.test_client()
+    # A CSRF token of the client's own session, as a script could get one.
+    csrf = csrf_token(api, "/auth/login")
+
+    for method, path, data in [
+        ("GET", "/tokens/", None),
+        ("GET", "/devices/", None),
+        (
+            "POST",
+            "/tokens/",
+            {"csrf_token": csrf, "name": "x", "scopes": "deploy", "expires": "never"},
+        ),
+        ("POST", "/tokens/revoke", {"csrf_token": csrf, "token": row.id}),
+        ("POST", "/devices/sign-out-others", {"csrf_token": csrf}),
+    ]:
+        response = api.open(path, method=method, data=data, headers=bearer(token))
+        assert response.status_code == 403, (method, path)
+        assert response.json is not None
+        assert response.json["error"] == "forbidden"
+        assert TOKEN.search(text(response)) is None
+
+    assert token_rows(client) == [row]
+    assert client.get("/profile").status_code == 200
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
+
+
+def test_tokens_page_with_the_registry_off(tmp_path: Path, fast_hashes: None) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "db.sqlite"),
+            "SECRET_KEY": "test",
+            "LOGIN_REGISTRY": "off",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    client = app.test_client()
+    register(client, "alice", PASSWORD)
+    login(client, "alice")
+
+    page = text(client.get("/tokens/"))
+
+    assert "API tokens are kept there, so this app issues none." in page
+    assert '<form method="post" action="/tokens/"' not in page
+    response = client.post(
+        "/tokens/",
+        data={"csrf_token": csrf_token(client, "/"), "name": "x", "scopes": "read"},
+    )
+    assert response.status_code == 404
+    assert revoke_token(client, "x" * 43, page="/").status_code == 404
+
+
+def test_tokens_page_while_the_registry_is_down(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    store = FlakyStore()
+    app.extensions["sessionauth"].registry = store
+    login(client, "alice")
+    token = new_token(client)
+
+    store.down = {"user_records"}
+    response = client.get("/tokens/")
+    assert response.status_code == 503
+    assert "Try again soon" in text(response)
+
+    # A token that cannot be checked is refused, never a 500: 503 for the
+    # API, as for a session.
+    store.down = {"all"}
+    response = app.test_client().get("/api/me", headers=bearer(token))
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["error"] == "registry_unavailable"
+
+    store.down = set()
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 200
+
+
 # The JSON API
 
 
@@ -982,7 +1617,11 @@ def test_api_me_unauthorized(client: FlaskClient) -> None:
     response = client.get("/api/me")
 
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Basic realm="example_app"'
+    # Two challenges: a password (Basic) or an API token (Bearer).
+    assert response.headers.getlist("WWW-Authenticate") == [
+        'Basic realm="example_app"',
+        'Bearer realm="example_app"',
+    ]
     assert response.json == {
         "error": "unauthorized",
         "message": "Authentication required.",
@@ -1151,6 +1790,144 @@ def test_api_logout_clears_remember_cookie(client: FlaskClient, alice: str) -> N
 
 def test_api_logout_while_logged_out(client: FlaskClient) -> None:
     assert client.post("/api/logout", json={}).status_code == 204
+
+
+def test_api_with_token(app: Flask, client: FlaskClient, alice: str) -> None:
+    login(client, "alice")
+    token = new_token(client, scopes=["read", "deploy"])
+    api = app.test_client()
+
+    response = api.get("/api/me", headers=bearer(token))
+
+    assert response.status_code == 200
+    assert response.json == {"id": 1, "username": "alice"}
+    # The token alone: no session, no cookie.
+    assert "Set-Cookie" not in response.headers
+    assert api.get_cookie(SESSION_COOKIE) is None
+    assert api.get("/api/me").status_code == 401
+
+    response = api.post("/api/deploy", json={"ref": "v1.2"}, headers=bearer(token))
+
+    assert response.status_code == 202
+    assert response.json == {"status": "deploying", "ref": "v1.2", "by": "alice"}
+    response = api.post("/api/deploy", json={}, headers=bearer(token))
+    assert response.json is not None
+    assert response.json["ref"] == "main"
+    # Still JSON only: a form post is refused before the token is looked at.
+    response = api.post("/api/deploy", data={"ref": "x"}, headers=bearer(token))
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("scopes", "method", "path", "needed"),
+    [
+        (["read"], "POST", "/api/deploy", "deploy"),
+        (["deploy"], "GET", "/api/me", "read"),
+    ],
+)
+def test_api_refuses_token_without_the_scope(
+    app: Flask,
+    client: FlaskClient,
+    alice: str,
+    scopes: list[str],
+    method: str,
+    path: str,
+    needed: str,
+) -> None:
+    login(client, "alice")
+    token = new_token(client, scopes=scopes)
+    api = app.test_client()
+
+    response = api.open(path, method=method, json={}, headers=bearer(token))
+
+    assert response.status_code == 403
+    assert response.json == {
+        "error": "insufficient_scope",
+        "message": f"The API token lacks the scope this needs: {needed}.",
+        "scope": needed,
+    }
+    assert (
+        f'Bearer realm="example_app", error="insufficient_scope", scope="{needed}"'
+        in response.headers.getlist("WWW-Authenticate")
+    )
+    # The token is not ended by it: what it may do still works.
+    other = "/api/me" if needed == "deploy" else "/api/deploy"
+    response = api.open(
+        other,
+        method="GET" if needed == "deploy" else "POST",
+        json={},
+        headers=bearer(token),
+    )
+    assert response.status_code in (200, 202)
+
+
+def test_api_scopes_limit_tokens_not_users(client: FlaskClient, alice: str) -> None:
+    # A session login, or Basic credentials, pass every scope check.
+    login(client, "alice")
+    assert client.get("/api/me").status_code == 200
+    assert client.post("/api/deploy", json={}).status_code == 202
+    basic = ("alice", PASSWORD)
+    response = client.post("/api/deploy", json={"ref": "x"}, auth=basic)
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize(
+    "body", [["not", "an", "object"], {"ref": ""}, {"ref": 12}, {"ref": "x" * 101}]
+)
+def test_api_deploy_bad_request(client: FlaskClient, alice: str, body: t.Any) -> None:
+    login(client, "alice")
+
+    response = client.post("/api/deploy", json=body)
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert response.json["error"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer ",
+        "Bearer sat_",
+        "Bearer sat_" + "A" * 49,
+        "Bearer " + "x" * 1_000_000,
+        "Bearer tökén",
+        "bearer a b",
+    ],
+)
+def test_api_refuses_bad_tokens(
+    client: FlaskClient, alice: str, authorization: str
+) -> None:
+    login(client, "alice")
+
+    # Even beside a good session cookie: a Bearer header decides alone.
+    response = client.get("/api/me", headers={"Authorization": authorization})
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_token"
+
+
+def test_api_deploy_requires_login(client: FlaskClient) -> None:
+    response = client.post("/api/deploy", json={})
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "unauthorized"
+
+
+def test_api_logout_with_token_revokes_it(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client)
+    api = app.test_client()
+
+    assert api.post("/api/logout", json={}, headers=bearer(token)).status_code == 204
+
+    assert api.get("/api/me", headers=bearer(token)).status_code == 401
+    assert token_rows(client) == []
+    assert client.get("/profile").status_code == 200
 
 
 # The staff area: a second realm, with its own table, login and cookie

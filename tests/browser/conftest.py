@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: the example app served by ``flask run`` in a
-process of its own, and headless Chromium driven by Playwright.
+process of its own (and, for the tests that also call its API with a real
+HTTP client, by gunicorn), and headless Chromium driven by Playwright.
 
 The tests use Debian's Chromium (``apt-get install chromium``), started through
 the driver that ships inside the ``playwright`` wheel. ``playwright install``
@@ -9,9 +10,12 @@ is never needed. When either is missing the tests are skipped, except with
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import importlib.util
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +31,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+
+import flask_sessionauth
 
 if t.TYPE_CHECKING:
     from itsdangerous import URLSafeTimedSerializer
@@ -192,64 +198,147 @@ def _wait_until_serving(process: subprocess.Popen[bytes], port: int, log: Path) 
         time.sleep(0.05)
 
 
+@dataclass
+class _Setup:
+    """What every server of the example app is started with: a temporary
+    folder for its database and instance folder, a key, a clock file, and
+    an environment free of the developer's ``FLASK_*`` settings
+    (``FLASK_DEBUG`` would start the reloader).
+    """
+
+    folder: Path
+    secret_key: str = "browser-tests-secret-key"
+    port: int = field(default_factory=_free_port)
+    env: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock_file.write_text("0\n")
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("FLASK_") and key != "GUNICORN_CMD_ARGS"
+        }
+        self.env.update(
+            FLASK_SECRET_KEY=self.secret_key,
+            FLASK_DATABASE=str(self.folder / "example_app.sqlite"),
+            FLASK_TEST_CLOCK_FILE=str(self.clock_file),
+        )
+
+    @property
+    def clock_file(self) -> Path:
+        return self.folder / "clock"
+
+    @property
+    def factory(self) -> str:
+        return (
+            f"example_app:create_app(instance_path={str(self.folder / 'instance')!r})"
+        )
+
+    @property
+    def flask(self) -> list[str]:
+        """``flask --app <factory>``, finding example_app in the project root."""
+        return [sys.executable, "-c", _LAUNCHER, str(_ROOT), "--app", self.factory]
+
+
+@contextlib.contextmanager
+def _serving(setup: _Setup, command: list[str], name: str) -> Iterator[LiveServer]:
+    """Run ``command`` (a server of the example app on ``setup.port``) in a
+    process group of its own until the block ends.
+    """
+    log = setup.folder / f"{name}.log"
+
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=setup.folder,
+            env=setup.env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    try:
+        _wait_until_serving(process, setup.port, log)
+        yield LiveServer(
+            url=f"http://127.0.0.1:{setup.port}",
+            secret_key=setup.secret_key,
+            log=log,
+            clock_file=setup.clock_file,
+            command=setup.flask,
+            env=setup.env,
+            cwd=setup.folder,
+        )
+    finally:
+        # The whole group: gunicorn's worker as well as its master.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Start ``flask --app example_app run`` on a free port of 127.0.0.1, with
     its database and instance folder in a temporary folder.
     """
-    folder = tmp_path_factory.mktemp("example_app")
-    secret_key = "browser-tests-secret-key"
-    port = _free_port()
-    clock_file = folder / "clock"
-    clock_file.write_text("0\n")
-    # The developer's FLASK_* settings (FLASK_DEBUG starts the reloader) stay
-    # out of the server's environment.
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("FLASK_")
-    }
-    env.update(
-        FLASK_SECRET_KEY=secret_key,
-        FLASK_DATABASE=str(folder / "example_app.sqlite"),
-        FLASK_TEST_CLOCK_FILE=str(clock_file),
-    )
-    factory = f"example_app:create_app(instance_path={str(folder / 'instance')!r})"
-    flask = [sys.executable, "-c", _LAUNCHER, str(_ROOT), "--app", factory]
+    setup = _Setup(tmp_path_factory.mktemp("example_app"))
     command = [
-        *flask,
+        *setup.flask,
         "run",
         "--host",
         "127.0.0.1",
         "--port",
-        str(port),
+        str(setup.port),
         "--no-reload",
         "--no-debugger",
     ]
-    log = folder / "server.log"
 
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
+    with _serving(setup, command, "server") as server:
+        yield server
 
-    try:
-        _wait_until_serving(process, port, log)
-        yield LiveServer(
-            url=f"http://127.0.0.1:{port}",
-            secret_key=secret_key,
-            log=log,
-            clock_file=clock_file,
-            command=flask,
-            env=env,
-            cwd=folder,
-        )
-    finally:
-        process.terminate()
 
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@pytest.fixture(scope="session")
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The example app under gunicorn, as in production, on a free port of
+    127.0.0.1, with a database and instance folder of its own.
+
+    One worker process with threads: the login registry, where the API
+    tokens are kept, is in that process's memory (no ``FLASK_REDIS_URL``),
+    so several processes would each know only their own tokens.
+    """
+    if importlib.util.find_spec("gunicorn") is None:
+        unavailable("gunicorn is not installed: pip install -r requirements/tests.txt")
+
+    setup = _Setup(tmp_path_factory.mktemp("example_app_gunicorn"))
+    config = setup.folder / "gunicorn.conf.py"
+    # A config file rather than flags: gunicorn ignores settings it does not
+    # know, so control_socket_disable (gunicorn 25.1+) costs older versions
+    # nothing.
+    config.write_text(
+        f"bind = ['127.0.0.1:{setup.port}']\n"
+        "workers = 1\n"
+        "worker_class = 'gthread'\n"
+        "threads = 4\n"
+        "timeout = 30\n"
+        "graceful_timeout = 2\n"
+        "accesslog = '-'\n"
+        "control_socket_disable = True\n"
+    )
+    # The worker imports the flask_sessionauth the tests import (the
+    # installed wheel under tox), then example_app from the project root.
+    package_root = Path(flask_sessionauth.__file__).resolve().parents[1]
+    setup.env["PYTHONPATH"] = os.pathsep.join([str(package_root), str(_ROOT)])
+    command = [sys.executable, "-m", "gunicorn", "--config", str(config), setup.factory]
+
+    with _serving(setup, command, "gunicorn") as server:
+        yield server
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running
@@ -315,18 +404,36 @@ def _save_screenshots(request: pytest.FixtureRequest, pages: list[Page]) -> None
             request.node.user_properties.append(("screenshot", str(path)))
 
 
+class OpenPage(t.Protocol):
+    """What :func:`new_page` gives a test."""
+
+    def __call__(
+        self, server: LiveServer | None = None, *, java_script_enabled: bool = True
+    ) -> Page:
+        """Open a page in a new browser context whose relative URLs go to
+        ``server`` (by default :func:`live_server`).
+        """
+        ...
+
+
 @pytest.fixture
 def new_page(
     browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
-) -> Iterator[Callable[[], Page]]:
+) -> Iterator[OpenPage]:
     """Open a page in a new browser context: a browser of its own, with its own
-    cookies, whose relative URLs go to the live server. When the test fails,
-    every page it opened is saved to ``test-artifacts/<test name>[-N].png``.
+    cookies, whose relative URLs go to the live server (or to the server the
+    test names). When the test fails, every page it opened is saved to
+    ``test-artifacts/<test name>[-N].png``.
     """
     pages: list[Page] = []
 
-    def open_page() -> Page:
-        context = browser.new_context(base_url=live_server.url)
+    def open_page(
+        server: LiveServer | None = None, *, java_script_enabled: bool = True
+    ) -> Page:
+        context = browser.new_context(
+            base_url=(server or live_server).url,
+            java_script_enabled=java_script_enabled,
+        )
         context.set_default_timeout(10_000)
         page = context.new_page()
         pages.append(page)

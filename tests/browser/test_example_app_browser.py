@@ -4,10 +4,13 @@ with their CSRF tokens, as a user sees them.
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import time
 import typing as t
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
@@ -28,6 +31,7 @@ if t.TYPE_CHECKING:
     from playwright.sync_api import Response
 
     from .conftest import LiveServer
+    from .conftest import OpenPage
 
 pytestmark = pytest.mark.browser
 
@@ -745,4 +749,198 @@ def put_back(page: Page, *jar: Cookie) -> None:
             }
             for cookie in jar
         ]
+    )
+
+
+# API tokens: made and revoked in the browser, used by a real HTTP client
+# against the app under gunicorn
+
+TOKEN = re.compile(r"sat_[0-9A-Za-z]{49}")
+
+
+@dataclass
+class Reply:
+    """What the HTTP client got back."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    json: t.Any
+
+    def challenges(self) -> list[str]:
+        return self.headers.get_all("WWW-Authenticate") or []
+
+
+def call_api(
+    server: LiveServer, method: str, path: str, token: str, body: t.Any = None
+) -> Reply:
+    """Call the app's API as a script would: ``Authorization: Bearer``, no
+    cookies, JSON in and out. http.client rather than urllib, which would go
+    through a proxy set in the environment.
+    """
+    host, port = urlsplit(server.url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "User-Agent": "deploy-script/1.0",
+    }
+    data = None
+
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+
+    try:
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, json.loads(response.read()))
+    finally:
+        connection.close()
+
+
+def create_token(page: Page, name: str, scopes: list[str], expires: str) -> str:
+    """Fill in and send the form of the API tokens page the browser is on;
+    return the new token, read from its read-only field.
+    """
+    page.get_by_label("Name").fill(name)
+    for scope in ("read", "deploy"):
+        page.get_by_role("checkbox", name=scope).set_checked(scope in scopes)
+    page.get_by_label("Expires after").select_option(label=expires)
+    assert submit(page, "Create token").ok
+    assert path_of(page) == "/tokens/"
+    field = page.get_by_label("New API token")
+    assert field.is_editable() is False
+    assert field.get_attribute("readonly") is not None
+    token = field.input_value()
+    assert TOKEN.fullmatch(token), token
+    return token
+
+
+def token_rows(page: Page) -> list[str]:
+    """The text of each row of the table of tokens the browser is on."""
+    return page.locator("tr.token").all_inner_texts()
+
+
+def test_api_token_made_in_the_browser_used_by_a_script(
+    new_page: OpenPage, gunicorn_server: LiveServer
+) -> None:
+    """The whole life of API tokens: made on the page and shown once, copied
+    with the button, used by a script for data, refused a scope it lacks,
+    and revoked on the page, after which the script gets invalid_token.
+    """
+    server = gunicorn_server
+    username = new_username()
+    page = new_page(server)
+    register(page, username)
+    log_in(page, username, PASSWORD, remember=False)
+    page.get_by_role("link", name="API tokens").click()
+    assert path_of(page) == "/tokens/"
+    assert heading(page) == "API tokens"
+    assert page.get_by_text("You have no API tokens.").is_visible()
+
+    # A token that may read, shown once, with a copy button that works.
+    reader = create_token(page, "ci read", ["read"], "30 days")
+    assert page.get_by_role("heading", name="Your new token “ci read”").is_visible()
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=server.url
+    )
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect_text(page, ".copy-status", "Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == reader
+    (row,) = token_rows(page)
+    assert row.split("\t")[:2] == ["ci read", "read"]
+
+    # The script gets data with it, and no cookie.
+    reply = call_api(server, "GET", "/api/me", reader)
+    assert reply.status == 200
+    assert reply.json["username"] == username
+    assert reply.headers.get("Set-Cookie") is None
+
+    # It may not deploy: 403, insufficient_scope, as RFC 6750 says.
+    reply = call_api(server, "POST", "/api/deploy", reader, {"ref": "main"})
+    assert reply.status == 403
+    assert reply.json["error"] == "insufficient_scope"
+    assert reply.json["scope"] == "deploy"
+    assert (
+        'Bearer realm="example_app", error="insufficient_scope", scope="deploy"'
+        in reply.challenges()
+    )
+
+    # A token that may deploy does.
+    deployer = create_token(page, "ci deploy", ["read", "deploy"], "7 days")
+    reply = call_api(server, "POST", "/api/deploy", deployer, {"ref": "v1.2"})
+    assert reply.status == 202
+    assert reply.json == {"status": "deploying", "ref": "v1.2", "by": username}
+
+    # Shown once: the page, opened again, lists both tokens and shows
+    # neither.
+    page.goto("/tokens/")
+    assert page.locator("#new-token").count() == 0
+    html = page.content()
+    assert reader not in html
+    assert deployer not in html
+    rows = token_rows(page)
+    assert [row.split("\t")[:2] for row in rows] == [
+        ["ci deploy", "deploy, read"],
+        ["ci read", "read"],
+    ]
+    assert "in 7 days" in rows[0]
+    assert "in 30 days" in rows[1]
+
+    # Revoked on the page: the script's next request gets invalid_token.
+    submit(page, "Revoke ci read")
+    assert path_of(page) == "/tokens/"
+    assert flashes(page) == [
+        'The token "ci read" has been revoked: a client that sends it now gets 401.'
+    ]
+    assert [row.split("\t")[0] for row in token_rows(page)] == ["ci deploy"]
+    reply = call_api(server, "GET", "/api/me", reader)
+    assert reply.status == 401
+    assert reply.json["error"] == "invalid_token"
+    assert 'Bearer realm="example_app", error="invalid_token"' in reply.challenges()
+    # The other token still works.
+    assert call_api(server, "GET", "/api/me", deployer).status == 200
+
+    # "Your devices" lists it beside this browser, and revokes it too.
+    page.get_by_role("link", name="Your devices").click()
+    assert len(device_rows(page)) == 1
+    (row,) = token_rows(page)
+    assert row.startswith("ci deploy\tdeploy, read")
+    submit(page, "Revoke ci deploy")
+    assert path_of(page) == "/devices/"
+    assert token_rows(page) == []
+    reply = call_api(server, "POST", "/api/deploy", deployer, {"ref": "v1.3"})
+    assert reply.status == 401
+    assert reply.json["error"] == "invalid_token"
+    # The browser is still logged in.
+    assert page.locator(".who").inner_text() == username
+
+
+def test_api_token_is_shown_without_javascript(
+    new_page: OpenPage, gunicorn_server: LiveServer
+) -> None:
+    """Without JavaScript the copy button stays hidden, and the token is in a
+    read-only field, whole, ready to be selected and copied by hand.
+    """
+    username = new_username()
+    page = new_page(gunicorn_server, java_script_enabled=False)
+    register(page, username)
+    log_in(page, username, PASSWORD, remember=False)
+    page.goto("/tokens/")
+
+    token = create_token(page, "by hand", ["read"], "never")
+
+    assert page.get_by_label("New API token").is_visible()
+    assert page.get_by_role("button", name="Copy", exact=True).is_hidden()
+    reply = call_api(gunicorn_server, "GET", "/api/me", token)
+    assert reply.status == 200
+    (row,) = token_rows(page)
+    assert row.split("\t")[:4][-1] == "never"
+
+
+def expect_text(page: Page, selector: str, text: str) -> None:
+    """Wait until the element shows ``text``: the copy is asynchronous."""
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.textContent === text",
+        arg=[selector, text],
     )
