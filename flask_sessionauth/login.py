@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 from datetime import timedelta
 
+from flask import abort
 from flask import current_app
 
 from . import registry
@@ -304,6 +305,11 @@ def end_login(login: RequestLogin) -> None:
         return
 
     if login.manager.registry is not None:
+        if login.ended == "unavailable":
+            # The login could not be checked, so its record cannot be found
+            # to end: a logout now would leave copies of its cookies working.
+            abort(503, "The login registry is unavailable. Please try again soon.")
+
         registry.end_session_record(login, "logout", user)
 
     login.stored.drop()

@@ -447,7 +447,11 @@ class LoginManager:
         expired = ended in ("idle", "absolute")
 
         # A request that sent an API token is an API client.
-        if ended == "invalid_token" or is_api_request():
+        if (
+            ended == "invalid_token"
+            or tokens.bearer(request.environ.get("HTTP_AUTHORIZATION")) is not None
+            or is_api_request()
+        ):
             if ended == "unavailable":
                 response = self._api_response(
                     "registry_unavailable",
@@ -709,6 +713,7 @@ class LoginManager:
                     login.record = None
                     login.end("revoked")
                     login.owe_cookie(CookieWork.CLEAR)
+                    login.set_user(self.anonymous_user())
 
                 return True
 
@@ -716,7 +721,8 @@ class LoginManager:
 
     def revoke_other_sessions(self) -> int:
         """End every login of the current user but this one, in this
-        manager's realm: after a password change, say.
+        manager's realm: after a password change, say. API tokens are left
+        alone (:meth:`revoke_token`, :meth:`revoke_all_sessions`).
 
         :return: How many logins were ended.
         :raises RuntimeError: The manager has no :attr:`registry`, or nobody
@@ -738,7 +744,9 @@ class LoginManager:
         count = 0
 
         for record in registry.records(login.app, self, user, current=login.record):
-            if not record.current:
+            # API tokens are not devices: they end with revoke_token() or
+            # revoke_all_sessions().
+            if not record.current and record.method != "token":
                 registry.end(login.app, self, record, "revoked", user=user)
                 count += 1
 

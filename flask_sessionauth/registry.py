@@ -61,6 +61,9 @@ logger = logging.getLogger("flask_sessionauth")
 SECRET_BYTES = 32
 #: How much of the client's address and User-Agent a record keeps.
 MAX_IP_LENGTH = 64
+#: How long the record of an HTTP Basic login lasts at first, at least: a
+#: client that comes back within it keeps it as any login does.
+MIN_BASIC_SECONDS = 600.0
 MAX_AGENT_LENGTH = 256
 
 
@@ -185,12 +188,15 @@ def start(
             # An API client that keeps no cookies logs in with every
             # request: its records must not pile up. A client that comes
             # back extends its record as any login does.
-            expires_at = now + 2 * granularity(config)
+            expires_at = now + max(2 * granularity(config), MIN_BASIC_SECONDS)
         else:
             expires_at = now + lifetime(login.app, config)
 
         if remember_seconds is not None:
-            expires_at = max(expires_at, now + remember_seconds)
+            # A granularity beyond the cookie, so that renewing it
+            # (REMEMBER_COOKIE_REFRESH_EACH_REQUEST) needs no write before
+            # a last-seen write is due anyway.
+            expires_at = max(expires_at, now + remember_seconds + granularity(config))
 
         req = login.request
         agent = req.user_agent.string
@@ -315,9 +321,9 @@ def for_cookie(login: RequestLogin, cookie: RememberCookie) -> LoginRecord | boo
     ):
         return False
 
-    if record is None or record.ended == "expired":
-        # Its login outlived the session timeouts, or the record expired:
-        # the cookie, still valid, starts a new login.
+    if record is None:
+        # The record expired (or the store lost it): the cookie, still
+        # valid, starts a new login.
         return True
 
     if not record.active:
@@ -409,15 +415,22 @@ def end_session_record(login: RequestLogin, reason: str, user: t.Any = None) -> 
 
 def end_expired(login: RequestLogin, secret: str) -> None:
     """End, as ``"expired"``, the record of a login the session timeouts
-    just ended: its remember cookie, if still valid, may start a new login.
-    An unreachable store is logged; the record then expires by itself.
+    just ended. A login with a remember cookie keeps its record: the device
+    is still logged in, and its cookie restores the login on the same
+    record, so that ending that record later ends the cookie too. An
+    unreachable store is logged; the record then expires by itself.
     """
     manager = login.manager
 
     try:
         record = _store(manager).get(record_id(secret), manager.clock())
 
-        if record is not None and record.active and record.realm == login.realm:
+        if (
+            record is not None
+            and record.active
+            and not record.remember
+            and record.realm == login.realm
+        ):
             end(login.app, manager, record, "expired")
     except StoreUnavailable as error:
         _unavailable(manager, error)
@@ -437,6 +450,10 @@ def extend(login: RequestLogin, expires_at: float) -> bool:
     if record is None or manager.registry is None or record.expires_at >= expires_at:
         return True
 
+    # A granularity ahead, so that a cookie renewed on every request
+    # (REMEMBER_COOKIE_REFRESH_EACH_REQUEST) costs a write per granularity.
+    expires_at += granularity(login.config)
+
     try:
         _store(manager).touch(record.id, manager.clock(), expires_at)
     except StoreUnavailable as error:
@@ -445,6 +462,27 @@ def extend(login: RequestLogin, expires_at: float) -> bool:
 
     login.record = dataclasses.replace(record, expires_at=expires_at)
     return True
+
+
+def rebind(login: RequestLogin, signature: str | None) -> None:
+    """Bind the request's record to ``signature`` as its session was (a
+    login bound anew with the current key), so that listing it does not
+    end it once the old key is dropped. An unreachable store is logged.
+    """
+    record = login.record
+    manager = login.manager
+
+    if record is None or manager.registry is None:
+        return
+
+    bound = dataclasses.replace(record, token_signature=signature)
+
+    try:
+        _store(manager).update(bound)
+    except StoreUnavailable as error:
+        _unavailable(manager, error)
+    else:
+        login.record = bound
 
 
 def records(

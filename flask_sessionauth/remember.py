@@ -421,7 +421,14 @@ def refresh(login: RequestLogin, response: Response) -> None:
     user_id = stored.user_id
     cookie = sent(login)
 
-    if user_id is None or cookie is None or cookie.user_id != str(user_id):
+    if (
+        user_id is None
+        or cookie is None
+        or cookie.user_id != str(user_id)
+        # With a registry, a cookie is renewed only for its own login: one
+        # of another device must not be bound to this session's record.
+        or cookie.login_id != stored.login_id
+    ):
         return
 
     # The session's login must hold before its cookie is renewed: load the

@@ -57,6 +57,7 @@ def check_binding(
 
     if bound != signature and cookie is None:
         login.stored.write(login.app, {"token_signature": bound}, replace=False)
+        registry.rebind(login, bound)
 
     return True
 
@@ -67,7 +68,21 @@ def revoke(login: RequestLogin, user: t.Any) -> None:
     :data:`~flask_sessionauth.session_revoked`.
     """
     logger.debug("Refused a revoked login of user %r.", user)
-    registry.end_current(login, "revoked", user)
+    record = login.record
+    token = session_token(user)
+
+    if (
+        record is not None
+        and token is not None
+        and record.token_signature is not None
+        and binding(login.config, token, record.token_signature) is not None
+    ):
+        # The record itself was bound anew (rebind_session on the device):
+        # only this copy of the session is stale, and the device goes on.
+        login.record = None
+    else:
+        registry.end_current(login, "revoked", user)
+
     login.end("revoked")
     login.owe_cookie(CookieWork.CLEAR)
     session_revoked.send(login.app, user=user, **login.extra)
@@ -98,15 +113,19 @@ def revoke_all(login: RequestLogin, user: t.Any, *, strict: bool = True) -> int:
 
             manager.registry_health.failed(error)
 
-    login.record = None
+    user_id = str(getattr(user, manager.id_attribute)())
 
-    if login.stored.exists and str(login.stored.user_id) == str(
-        getattr(user, manager.id_attribute)()
-    ):
+    if login.record is not None and login.record.user_id == user_id:
+        login.record = None
+
+    if login.stored.exists and str(login.stored.user_id) == user_id:
         login.end("revoked")
         login.owe_cookie(CookieWork.CLEAR)
 
-        if login.g.__dict__.get(login.user_key) is user:
+    current = login.g.__dict__.get(login.user_key)
+
+    if current is not None and getattr(current, "is_authenticated", False):
+        if str(getattr(current, manager.id_attribute)()) == user_id:
             login.set_user(manager.anonymous_user())
 
     return count

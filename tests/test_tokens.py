@@ -44,6 +44,7 @@ from flask_sessionauth import MemoryLoginStore
 from flask_sessionauth import registry
 from flask_sessionauth import scope_required
 from flask_sessionauth import session_ended
+from flask_sessionauth import StoreUnavailable
 from flask_sessionauth import token_issued
 from flask_sessionauth import token_used
 from helpers import Clock
@@ -1738,3 +1739,46 @@ def test_fuzz_bearer_tokens(
     holds()
     assert outcomes.total() >= 1000
     assert outcomes["user"] > 0
+
+
+# Where tokens and browser logins part ways
+
+
+def test_revoke_other_sessions_leaves_the_users_tokens(
+    app: Flask,
+    login_manager: LoginManager,
+    users: dict[str, User],
+) -> None:
+    # "Sign out all other devices" ends browser logins, not API tokens.
+    @app.route("/sign-out-others")
+    def sign_out_others() -> str:
+        return str(login_manager.revoke_other_sessions())
+
+    token = issue(app, login_manager, users["1"])
+    laptop, phone = app.test_client(), app.test_client()
+    laptop.get("/login/1")
+    phone.get("/login/1")
+    assert laptop.get("/sign-out-others").text == "1"
+    assert phone.get("/whoami").json == {"user": None}
+    assert me(app.test_client(), token).json == {"id": "1"}
+
+
+def test_a_token_request_while_the_store_is_down_is_answered_as_an_api_client(
+    app: Flask,
+    login_manager: LoginManager,
+    store: CountingStore,
+    users: dict[str, User],
+) -> None:
+    # Even on a browser page: a Bearer request gets a JSON answer, and
+    # nothing is written to a session (no redirect, no flashed message).
+    token = issue(app, login_manager, users["1"])
+
+    def down(*args: object) -> t.NoReturn:
+        raise StoreUnavailable("the registry is down")
+
+    store.get = down  # type: ignore[method-assign,assignment]
+    response = app.test_client().get("/deploy-page", headers=bearer(token))
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["error"] == "registry_unavailable"
+    assert response.headers.getlist("Set-Cookie") == []

@@ -121,10 +121,10 @@ class LoginStore(t.Protocol):
         is how long the ended record must be kept; one whose
         ``expires_at`` has passed may be deleted instead).
 
-        An ended record stays ended: an active ``record`` replacing an ended
-        one, or a missing one, is ignored. Stores with a server make this
-        check and the write one atomic step, so that a login revoked
-        meanwhile is never brought back.
+        An ended record stays ended, with the reason it first ended for: a
+        ``record`` replacing an ended one, or a missing one, is ignored.
+        Stores with a server make this check and the write one atomic step,
+        so that a login revoked meanwhile is never brought back.
         """
         ...
 

@@ -74,9 +74,12 @@ class MemoryLoginStore:
         with self._lock:
             stored = self._records.get(record.id)
 
-            if stored is None or (
-                record.active
-                and (not stored.active or stored.expires_at <= record.last_seen)
+            # An ended record stays ended, with the reason it ended for;
+            # an expired one stays gone.
+            if (
+                stored is None
+                or not stored.active
+                or (record.active and stored.expires_at <= record.last_seen)
             ):
                 return
 

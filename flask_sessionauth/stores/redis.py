@@ -138,7 +138,7 @@ _LUA_UPDATE = (
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then
   return 0
 end
-if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[1], 'ended') == 1 then
+if redis.call('HEXISTS', KEYS[1], 'ended') == 1 then
   return 0
 end
 local index_type = redis.call('TYPE', KEYS[2]).ok

@@ -126,9 +126,8 @@ class SQLAlchemyLoginStore:
         table = self.table
         statement = sa.update(table).where(table.c.id == record.id)
 
-        if record.active:
-            # An ended record stays ended.
-            statement = statement.where(table.c.ended.is_(None))
+        # An ended record stays ended, with the reason it ended for.
+        statement = statement.where(table.c.ended.is_(None))
 
         values = _encode(record)
         del values["id"]
