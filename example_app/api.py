@@ -60,6 +60,7 @@ from flask_sessionauth import logout_user
 from flask_sessionauth import rebind_session
 from flask_sessionauth import scope_required
 
+from .devices import sends_api_token
 from .models import get_current_user
 from .models import password_problem
 
@@ -147,9 +148,12 @@ def change_password() -> ResponseReturnValue:
     Asking for the old password is the proof of presence here that a fresh
     login is on the settings page. Every other session and remember cookie of
     the user stops working, and so does every API token; this session is
-    rebound and stays logged in. A request made with a token ends that token
-    too: there is no session to rebind.
+    rebound and stays logged in. An API token may not change the password
+    (403), whatever its scopes: that is for the user, not for a script.
     """
+    if sends_api_token():
+        return error(403, "forbidden", "An API token cannot change the password.")
+
     data = request.get_json(silent=True)
 
     if not isinstance(data, dict):

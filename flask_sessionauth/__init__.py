@@ -61,6 +61,7 @@ from .stores import StoreUnavailable as StoreUnavailable
 from .stores.memory import MemoryLoginStore as MemoryLoginStore
 from .testing import FlaskLoginClient as FlaskLoginClient
 from .testing import SessionAuthClient as SessionAuthClient
+from .tokens import current_token as current_token
 from .urls import expand_login_view as expand_login_view
 from .urls import login_url as login_url
 from .urls import make_next_param as make_next_param
@@ -94,6 +95,7 @@ __all__ = [
     "UserProtocol",
     "api_view",
     "confirm_login",
+    "current_token",
     "current_user",
     "decode_cookie",
     "encode_cookie",

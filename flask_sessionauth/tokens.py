@@ -38,6 +38,7 @@ from .config import realm_config
 from .config import setting
 from .mixins import session_token
 from .realms import signal_extra
+from .request_login import current_login
 from .revocation import revoke_all
 from .signals import token_issued
 from .signals import token_used
@@ -296,3 +297,22 @@ def from_bearer(login: RequestLogin, value: str) -> t.Any:
         token_used.send(login.app, user=user, record=record, **login.extra)
 
     return user
+
+
+def current_token(realm: str | None = None) -> LoginRecord | None:
+    """The record of the API token that authenticated the current request
+    in ``realm`` (by default the default realm), or None for a request
+    authenticated otherwise, or not at all. Pages for people (changing a
+    password, managing tokens) can refuse token requests with it:
+
+    .. code-block:: python
+
+        if current_token() is not None:
+            abort(403)
+
+    .. versionadded:: 0.2.0
+    """
+    login = current_login(realm)
+    login.user  # noqa: B018 -- finds the request's token, if any
+    record = login.record
+    return record if record is not None and record.method == "token" else None

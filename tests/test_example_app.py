@@ -987,7 +987,7 @@ TOKEN_CELL = re.compile(r'<td class="token-([a-z-]+)">(.*?)</td>', re.S)
 
 class TokenRow(t.NamedTuple):
     """One row of a table of API tokens: its record id, and the text of its
-    cells."""
+    cells (not its HTML, whose CSRF token changes every second)."""
 
     id: str
     name: str
@@ -995,7 +995,6 @@ class TokenRow(t.NamedTuple):
     created: str
     expires: str
     last_used: str
-    html: str
 
     @classmethod
     def parse(cls, token_id: str, html: str) -> TokenRow:
@@ -1010,7 +1009,6 @@ class TokenRow(t.NamedTuple):
             cells["created"],
             cells["expires"],
             cells["last-used"],
-            html,
         )
 
 
@@ -1068,6 +1066,13 @@ def revoke_token(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def flashed(client: FlaskClient, path: str) -> list[str]:
+    """The messages flashed on the page at ``path``, as HTML."""
+    return re.findall(
+        r'<li class="flash flash-\w+">([^<]*)</li>', text(client.get(path))
+    )
 
 
 def test_tokens_page_needs_login(client: FlaskClient) -> None:
@@ -1136,6 +1141,31 @@ def test_create_token_shows_it_once(
     response = app.test_client().get("/api/me", headers=bearer(token))
     assert response.status_code == 200
     assert response.json == {"id": 1, "username": "alice"}
+
+
+def test_create_token_needs_fresh_login(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice", remember=True)
+    new_token(client, name="fresh")
+    # The browser closes: the remember cookie logs alice in again, not fresh.
+    client.delete_cookie(SESSION_COOKIE)
+
+    # Seeing the tokens and revoking one need no password ...
+    (row,) = token_rows(client)
+    # ... making one does.
+    response = create_token(client, name="stale")
+    assert is_redirect(response)
+    location = response.headers["Location"]
+    assert location == "/auth/reauthenticate?next=%2Ftokens%2F"
+    assert token_rows(client) == [row]
+    assert is_redirect(revoke_token(client, row.id))
+    assert token_rows(client) == []
+
+    # The password again, and the form works.
+    assert is_redirect(submit(client, location, {"password": PASSWORD}))
+    token = new_token(client, name="fresh again")
+    assert app.test_client().get("/api/me", headers=bearer(token)).status_code == 200
 
 
 def test_token_list_never_shows_secrets(
@@ -1415,7 +1445,6 @@ def test_devices_page_lists_tokens_beside_sessions(
     token = new_token(client, name="ci deploy", scopes=["deploy"], expires="never")
     page = text(client.get("/devices/"))
     assert "You have no API tokens." not in page
-    assert "This revokes your API tokens below too." in page
 
     # The browsers in one table, the tokens in another: a token is no
     # device.
@@ -1457,36 +1486,30 @@ def test_devices_page_without_tokens(client: FlaskClient, alice: str) -> None:
     page = text(client.get("/devices/"))
 
     assert "You have no API tokens." in page
-    assert "This revokes your API tokens" not in page
-    assert "Sign out all other devices" not in page
+    assert "Your API tokens below stay" not in page
+    assert "You are not logged in anywhere else." in page
 
 
-def test_sign_out_all_other_devices_revokes_tokens_too(
+def test_sign_out_all_other_devices_keeps_tokens(
     app: Flask, client: FlaskClient, alice: str
 ) -> None:
+    """A token is no device: "Sign out all other devices" leaves it, and
+    says so; the token is revoked on its own."""
     login(client, "alice")
-    token = new_token(client)
-    api = app.test_client()
-    assert api.get("/api/me", headers=bearer(token)).status_code == 200
-
-    # Only tokens: the button is there, and says what it does.
-    sign_out_others(client)
-    assert "Revoked 1 API token. No other device was signed in." in text(
-        client.get("/devices/")
-    )
-    assert api.get("/api/me", headers=bearer(token)).status_code == 401
-
     laptop = device_client(app, FIREFOX)
     login(laptop, "alice")
-    tokens = [new_token(client), new_token(client)]
+    token = new_token(client)
+    api = app.test_client()
+    page = text(client.get("/devices/"))
+    assert "Your API tokens below stay" in page
+
     sign_out_others(client)
-    assert "Signed out 1 other device and revoked 2 API tokens." in text(
-        client.get("/devices/")
-    )
-    for each in tokens:
-        assert api.get("/api/me", headers=bearer(each)).status_code == 401
+
+    assert flashed(client, "/devices/") == ["Signed out 1 other device."]
     assert is_redirect(laptop.get("/profile"))
-    assert client.get("/profile").status_code == 200
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
+    assert len(token_rows(client, "/devices/")) == 1
+    assert "Your API tokens below stay" not in text(client.get("/devices/"))
 
 
 def test_password_change_ends_tokens(
@@ -1914,6 +1937,29 @@ def test_api_deploy_requires_login(client: FlaskClient) -> None:
     assert response.status_code == 401
     assert response.json is not None
     assert response.json["error"] == "unauthorized"
+
+
+def test_api_password_refuses_tokens(
+    app: Flask, client: FlaskClient, alice: str
+) -> None:
+    login(client, "alice")
+    token = new_token(client, scopes=["read", "deploy"])
+    api = app.test_client()
+
+    response = api.post(
+        "/api/password",
+        json={"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(token),
+    )
+
+    assert response.status_code == 403
+    assert response.json == {
+        "error": "forbidden",
+        "message": "An API token cannot change the password.",
+    }
+    # Nothing changed: the old password works, and so does the token.
+    assert app.test_client().get("/api/me", auth=("alice", PASSWORD)).status_code == 200
+    assert api.get("/api/me", headers=bearer(token)).status_code == 200
 
 
 def test_api_logout_with_token_revokes_it(

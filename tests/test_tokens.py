@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from flask_sessionauth import api_view
+from flask_sessionauth import current_token
 from flask_sessionauth import current_user
 from flask_sessionauth import fresh_login_required
 from flask_sessionauth import login_fresh
@@ -1782,3 +1783,21 @@ def test_a_token_request_while_the_store_is_down_is_answered_as_an_api_client(
     assert response.json is not None
     assert response.json["error"] == "registry_unavailable"
     assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_current_token_names_the_token_of_a_token_request_only(
+    app: Flask,
+    login_manager: LoginManager,
+    users: dict[str, User],
+) -> None:
+    @app.route("/which-token")
+    def which_token() -> ResponseReturnValue:
+        record = current_token()
+        return jsonify(name=None if record is None else record.name)
+
+    token = issue(app, login_manager, users["1"], name="ci")
+    client = app.test_client()
+    assert client.get("/which-token", headers=bearer(token)).json == {"name": "ci"}
+    client.get("/login/1")
+    assert client.get("/which-token").json == {"name": None}
+    assert app.test_client().get("/which-token").json == {"name": None}
