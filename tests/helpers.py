@@ -16,9 +16,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import re
+import shutil
+import socket
 import typing as t
 
+import pytest
 from flask import Flask
 from flask import redirect
 from flask.testing import FlaskClient
@@ -278,3 +282,36 @@ def read_lifetime(value: object) -> tuple[int, int]:
 
     packed = base64.b64decode(value + "=", validate=True)
     return int.from_bytes(packed[:4], "big"), int.from_bytes(packed[4:], "big")
+
+
+# A private redis-server
+
+
+def redis_server_binary() -> str:
+    """The path of the redis-server to run; skip, or fail in CI, without one."""
+    name = os.environ.get("REDIS_SERVER", "redis-server")
+    path = shutil.which(name)
+
+    if path is not None:
+        return path
+
+    message = (
+        f"redis-server not found: {name!r} is not an executable on PATH"
+        " (REDIS_SERVER may name the binary)"
+    )
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"{message}. In CI a missing service is an error, not a skip:"
+            " install redis-server (.ci/run does, with apt-get).",
+            pytrace=False,
+        )
+
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from test_redis_sessions import redis_server_binary
+from helpers import redis_server_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

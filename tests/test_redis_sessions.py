@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import selectors
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +33,9 @@ from flask_sessionauth import user_loaded_from_cookie
 from flask_sessionauth.session_login import LOGIN_SESSION_KEYS
 from helpers import Clock
 from helpers import cookie_value
+from helpers import free_port
 from helpers import read_lifetime
+from helpers import redis_server_binary
 from helpers import TokenUser
 
 if t.TYPE_CHECKING:
@@ -53,36 +53,6 @@ TESTS_DIR = Path(__file__).resolve().parent
 
 
 # The Redis server
-
-
-def redis_server_binary() -> str:
-    """The path of the redis-server to run; skip, or fail in CI, without one."""
-    name = os.environ.get("REDIS_SERVER", "redis-server")
-    path = shutil.which(name)
-
-    if path is not None:
-        return path
-
-    message = (
-        f"redis-server not found: {name!r} is not an executable on PATH"
-        " (REDIS_SERVER may name the binary)"
-    )
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{message}. In CI a missing service is an error, not a skip:"
-            " install redis-server (.ci/run does, with apt-get).",
-            pytrace=False,
-        )
-
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stop(process: subprocess.Popen[t.Any]) -> None:

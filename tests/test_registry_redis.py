@@ -39,9 +39,9 @@ import pytest
 import redis
 
 import flask_sessionauth
+from helpers import free_port
+from helpers import redis_server_binary
 from test_redis_sessions import answers_ping
-from test_redis_sessions import free_port
-from test_redis_sessions import redis_server_binary
 from test_redis_sessions import stop
 
 if t.TYPE_CHECKING:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import secrets
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -37,6 +34,8 @@ from flask_sessionauth.stores import StoreUnavailable
 from flask_sessionauth.stores.memory import MemoryLoginStore
 from flask_sessionauth.stores.redis import RedisLoginStore
 from flask_sessionauth.stores.sqlalchemy import SQLAlchemyLoginStore
+from helpers import free_port
+from helpers import redis_server_binary
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,36 +73,6 @@ def ids(records: list[LoginRecord]) -> set[str]:
 
 
 # A private redis-server
-
-
-def redis_server_binary() -> str:
-    """The path of the redis-server to run; skip, or fail in CI, without one."""
-    name = os.environ.get("REDIS_SERVER", "redis-server")
-    path = shutil.which(name)
-
-    if path is not None:
-        return path
-
-    message = (
-        f"redis-server not found: {name!r} is not an executable on PATH"
-        " (REDIS_SERVER may name the binary)"
-    )
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{message}. In CI a missing service is an error, not a skip:"
-            " install redis-server (.ci/run does, with apt-get).",
-            pytrace=False,
-        )
-
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def no_retry_client(port: int, **options: t.Any) -> redis.Redis:

@@ -20,6 +20,9 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
 #: Why a login ended, as :data:`~flask_sessionauth.session_ended` reports it.
 EndReason = t.Literal["logout", "revoked", "expired", "evicted", "replaced"]
 
@@ -135,3 +138,43 @@ class LoginStore(t.Protocol):
         A store may drop expired ones from its index while it reads it.
         """
         ...
+
+
+def encode_scopes(scopes: Iterable[object]) -> str:
+    """A token's scopes as one string, for a store that keeps text: sorted
+    and joined by single spaces. A scope must be a non-empty string without
+    spaces that encodes as UTF-8: any other would come back as other
+    scopes, so it is refused.
+
+    :raises ValueError: A scope cannot be kept.
+    """
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or " " in scope or not _utf8(scope):
+            raise ValueError(f"Not a scope a store can keep: {scope!r}")
+
+    return " ".join(sorted(t.cast("Iterable[str]", scopes)))
+
+
+def decode_scopes(value: str | None) -> frozenset[str] | None:
+    """The scopes :func:`encode_scopes` wrote (None: no scopes), or None
+    for a value it would not have written (empty, doubled or outer spaces,
+    unsorted, repeated): a corrupt record.
+    """
+    if value is None:
+        return frozenset()
+
+    scopes = value.split(" ")
+
+    if not all(scopes) or scopes != sorted(set(scopes)):
+        return None
+
+    return frozenset(scopes)
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+
+    return True

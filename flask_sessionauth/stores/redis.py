@@ -37,11 +37,12 @@ import typing as t
 import redis
 import redis.exceptions
 
+from . import decode_scopes
+from . import encode_scopes
 from . import LoginRecord
 from . import StoreUnavailable
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
     from collections.abc import Iterator
     from collections.abc import Mapping
 
@@ -336,47 +337,9 @@ def _encode(record: LoginRecord) -> dict[str, str]:
             fields[name] = _text(value)
 
     if record.scopes:
-        fields["scopes"] = _encode_scopes(record.scopes)
+        fields["scopes"] = encode_scopes(record.scopes)
 
     return fields
-
-
-def _encode_scopes(scopes: Iterable[object]) -> str:
-    """``scopes`` sorted and joined by single spaces. A scope must be a
-    non-empty string without spaces that encodes as UTF-8: any other would
-    come back as other scopes, so it is refused (:exc:`ValueError`).
-    """
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope or " " in scope or _surrogate(scope):
-            raise ValueError(f"Not a scope a store can keep: {scope!r}")
-
-    return " ".join(sorted(t.cast("Iterable[str]", scopes)))
-
-
-def _surrogate(value: str) -> bool:
-    """Whether ``value`` holds a lone surrogate (it cannot be UTF-8)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-
-    return False
-
-
-def _decode_scopes(value: str | None) -> frozenset[str]:
-    """The scopes :func:`_encode_scopes` wrote; a value it would not have
-    written (empty, doubled or outer spaces, unsorted, repeated) is a
-    :exc:`ValueError`.
-    """
-    if value is None:
-        return frozenset()
-
-    scopes = value.split(" ")
-
-    if not all(scopes) or scopes != sorted(set(scopes)):
-        raise ValueError("not a sorted list of scopes")
-
-    return frozenset(scopes)
 
 
 def _strings(fields: Mapping[t.Any, t.Any]) -> Iterator[tuple[str, str]]:
@@ -431,7 +394,16 @@ def _decode(fields: object) -> LoginRecord | None:
             token_signature=strings.get("token_signature"),
             ended=strings.get("ended"),
             name=strings.get("name"),
-            scopes=_decode_scopes(strings.get("scopes")),
+            scopes=_scopes(strings.get("scopes")),
         )
     except ValueError:  # UnicodeDecodeError too
         return None
+
+
+def _scopes(value: str | None) -> frozenset[str]:
+    scopes = decode_scopes(value)
+
+    if scopes is None:
+        raise ValueError("not a sorted list of scopes")
+
+    return scopes

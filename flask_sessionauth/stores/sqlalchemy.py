@@ -27,11 +27,12 @@ import typing as t
 import sqlalchemy as sa
 import sqlalchemy.exc
 
+from . import decode_scopes
+from . import encode_scopes
 from . import LoginRecord
 from . import StoreUnavailable
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
     from collections.abc import Iterator
 
 
@@ -209,46 +210,8 @@ def _encode(record: LoginRecord) -> dict[str, t.Any]:
         "token_signature": record.token_signature,
         "ended": record.ended,
         "name": _text(record.name),
-        "scopes": _encode_scopes(record.scopes) if record.scopes else None,
+        "scopes": encode_scopes(record.scopes) if record.scopes else None,
     }
-
-
-def _encode_scopes(scopes: Iterable[object]) -> str:
-    """``scopes`` sorted and joined by single spaces. A scope must be a
-    non-empty string without spaces that encodes as UTF-8: any other would
-    come back as other scopes, so it is refused (:exc:`ValueError`).
-    """
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope or " " in scope or _surrogate(scope):
-            raise ValueError(f"Not a scope a store can keep: {scope!r}")
-
-    return " ".join(sorted(t.cast("Iterable[str]", scopes)))
-
-
-def _surrogate(value: str) -> bool:
-    """Whether ``value`` holds a lone surrogate (it cannot be UTF-8)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-
-    return False
-
-
-def _decode_scopes(value: str | None) -> frozenset[str] | None:
-    """The scopes :func:`_encode_scopes` wrote (NULL: none), or None for a
-    value it would not have written (empty, doubled or outer spaces,
-    unsorted, repeated).
-    """
-    if value is None:
-        return frozenset()
-
-    scopes = value.split(" ")
-
-    if not all(scopes) or scopes != sorted(set(scopes)):
-        return None
-
-    return frozenset(scopes)
 
 
 def _time(value: object) -> float | None:
@@ -279,7 +242,7 @@ def _decode(row: sa.RowMapping) -> LoginRecord | None:
     ):
         return None
 
-    scopes = _decode_scopes(row["scopes"])
+    scopes = decode_scopes(row["scopes"])
 
     if scopes is None:
         return None
