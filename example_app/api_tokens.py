@@ -70,7 +70,8 @@ def index() -> ResponseReturnValue:
         # A token is a new way into the account: making one needs the
         # password typed within 15 minutes, as the settings page does.
         # Seeing and revoking tokens do not.
-        return manager.needs_refresh()
+        refresh: ResponseReturnValue = manager.needs_refresh()
+        return refresh
 
     user = get_current_user()
     form = CreateTokenForm()

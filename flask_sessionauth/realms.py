@@ -111,7 +111,7 @@ def get_manager(app: App | None = None, realm: str | None = None) -> LoginManage
     :raises UnknownRealmError: No manager is registered for ``realm``.
     """
     if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
+        app = t.cast("App", current_app._get_current_object())  # type: ignore[attr-defined,unused-ignore]
 
     if realm is None:
         try:
