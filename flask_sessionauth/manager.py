@@ -741,16 +741,15 @@ class LoginManager:
                 " session. Call it from a view under login_required."
             )
 
-        count = 0
-
-        for record in registry.records(login.app, self, user, current=login.record):
+        return registry.revoke_records(
+            login.app,
+            self,
+            user,
             # API tokens are not devices: they end with revoke_token() or
             # revoke_all_sessions().
-            if not record.current and record.method != "token":
-                registry.end(login.app, self, record, "revoked", user=user)
-                count += 1
-
-        return count
+            lambda record: not record.current and record.method != "token",
+            current=login.record,
+        )
 
     def issue_token(
         self,
@@ -829,13 +828,13 @@ class LoginManager:
         """
         self._need_registry("revoke_token")
         app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-
-        for record in registry.records(app, self, user):
-            if record.method == "token" and record.id == token_id:
-                registry.end(app, self, record, "revoked", user=user)
-                return True
-
-        return False
+        ended = registry.revoke_records(
+            app,
+            self,
+            user,
+            lambda record: record.method == "token" and record.id == token_id,
+        )
+        return ended > 0
 
     def revoke_all_sessions(self, user: t.Any) -> int:
         """End every login of ``user`` in this manager's realm, API tokens
@@ -855,13 +854,11 @@ class LoginManager:
         if login is not None:
             return revoke_all(login, user)
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined,unused-ignore]
-        records = registry.records(app, self, user)
-
-        for record in records:
-            registry.end(app, self, record, "revoked", user=user)
-
-        return len(records)
+        return registry.revoke_records(
+            current_app._get_current_object(),  # type: ignore[attr-defined,unused-ignore]
+            self,
+            user,
+        )
 
     # Finding the user
 

@@ -48,6 +48,7 @@ from .stores import StoreUnavailable
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask import Request
 
     from .config import Config
     from .manager import LoginManager
@@ -198,8 +199,7 @@ def start(
             # a last-seen write is due anyway.
             expires_at = max(expires_at, now + remember_seconds + granularity(config))
 
-        req = login.request
-        agent = req.user_agent.string
+        ip, agent = client(login.request)
         record = LoginRecord(
             id=record_id(secret),
             realm=login.realm,
@@ -207,8 +207,8 @@ def start(
             created_at=now,
             last_seen=now,
             expires_at=expires_at,
-            ip=(req.remote_addr or "")[:MAX_IP_LENGTH] or None,
-            user_agent=agent[:MAX_AGENT_LENGTH] or None,
+            ip=ip,
+            user_agent=agent,
             method=method,
             remember=remember_seconds is not None,
             token_signature=token_signature,
@@ -483,6 +483,40 @@ def rebind(login: RequestLogin, signature: str | None) -> None:
         _unavailable(manager, error)
     else:
         login.record = bound
+
+
+def revoke_records(
+    app: Flask,
+    manager: LoginManager,
+    user: t.Any,
+    which: t.Callable[[LoginRecord], bool] = lambda record: True,
+    *,
+    current: LoginRecord | None = None,
+) -> int:
+    """End, as ``"revoked"``, each of ``user``'s active records (listed by
+    :func:`records`, ``current`` marked) that ``which`` picks.
+
+    :return: How many were ended.
+    :raises StoreUnavailable: The store cannot be reached.
+    """
+    count = 0
+
+    for record in records(app, manager, user, current=current):
+        if which(record):
+            end(app, manager, record, "revoked", user=user)
+            count += 1
+
+    return count
+
+
+def client(req: Request) -> tuple[str | None, str | None]:
+    """What a record keeps of the client: its address and User-Agent,
+    truncated, or None for each it did not send.
+    """
+    return (
+        (req.remote_addr or "")[:MAX_IP_LENGTH] or None,
+        req.user_agent.string[:MAX_AGENT_LENGTH] or None,
+    )
 
 
 def records(

@@ -104,9 +104,7 @@ def revoke_all(login: RequestLogin, user: t.Any, *, strict: bool = True) -> int:
 
     if manager.registry is not None:
         try:
-            for record in registry.records(login.app, manager, user):
-                registry.end(login.app, manager, record, "revoked", user=user)
-                count += 1
+            count = registry.revoke_records(login.app, manager, user)
         except StoreUnavailable as error:
             if strict:
                 raise
@@ -233,12 +231,17 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
         manager.registry.update(bound)
         login.record = bound
 
-        for record in registry.records(app, manager, user, current=bound):
+        registry.revoke_records(
+            app,
+            manager,
+            user,
             # A token issued with bind=False outlives password changes.
-            unbound_token = record.method == "token" and record.token_signature is None
-
-            if not record.current and not unbound_token:
-                registry.end(app, manager, record, "revoked", user=user)
+            lambda record: (
+                not record.current
+                and not (record.method == "token" and record.token_signature is None)
+            ),
+            current=bound,
+        )
 
     # A credential change is a new login as far as fixation goes.
     stored.write(app, {"token_signature": signature}, replace=False)

@@ -200,8 +200,7 @@ def issue(
     ip = agent = None
 
     if has_request_context():
-        ip = (request.remote_addr or "")[: registry.MAX_IP_LENGTH] or None
-        agent = request.user_agent.string[: registry.MAX_AGENT_LENGTH] or None
+        ip, agent = registry.client(request)
 
     record = LoginRecord(
         id=registry.record_id(token),
