@@ -17,7 +17,9 @@ For each configuration (``--configs``) the script
    remember cookie alone (``--mix``);
 5. meanwhile (registry on) signs ``--revoke`` devices out, evenly spread
    over the run, each through another device of the same user and the
-   "Your devices" page's sign-out form (CSRF token included);
+   "Your devices" page's sign-out form (CSRF token included). The load
+   runs at most ``REVOKER_LEAD`` requests past a sign-out that is due and
+   not yet answered, so every sign-out lands while the load runs;
 6. checks every answer. A device's request is *after its revocation* when it
    was sent after the sign-out's answer came back: it must be refused
    (``401``). Any other request must be ``200`` and name the device's user. A
@@ -99,6 +101,10 @@ REGISTRIES = ("off", "memory", "redis")
 CSRF_INPUT = re.compile(rb'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 #: How many examples of each kind of failure the report keeps.
 EXAMPLES = 10
+#: How many requests the load may run past a sign-out that is due but has not
+#: been sent yet. The revoker shares the server with the load; without a bound
+#: a slow sign-out could fall behind and miss the end of the run.
+REVOKER_LEAD = 50
 #: Errors that mean the server closed a kept-alive connection before this
 #: request reached it: the request is sent again once, on a new connection.
 _STALE_CONNECTION = (
@@ -393,12 +399,16 @@ class Load:
         self.revoked = 0
         self.revoke_errors: list[str] = []
         self._next = 0
+        #: Sign-outs answered (or failed): the load may run ahead of the next.
+        self._signed_out = 0
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)
         self.examples: list[str] = []
 
     def _take(self) -> tuple[Device, Method] | None:
         with self._lock:
+            while not self.stop.is_set() and self._next >= self._hold_at():
+                self._progress.wait(timeout=0.5)
             if self.stop.is_set() or self._next >= len(self.plan):
                 return None
             if time.monotonic() >= self.deadline:
@@ -408,6 +418,16 @@ class Load:
             self._next += 1
             self._progress.notify_all()
             return item
+
+    def _hold_at(self) -> int:
+        """The request the load waits at until the next planned sign-out
+        has been answered: ``REVOKER_LEAD`` past the point it is due, and
+        never later than the end of the plan, so every sign-out happens while
+        the load runs. Called with the lock held."""
+        if self._signed_out >= len(self.revocations):
+            return len(self.plan) + 1
+        after = self.revocations[self._signed_out][0]
+        return min(after + REVOKER_LEAD, len(self.plan) - 1)
 
     def _example(self, text: str) -> None:
         with self._lock:
@@ -444,7 +464,8 @@ class Load:
     def _revoker(self) -> None:
         for after, by, target in self.revocations:
             with self._lock:
-                while self._next < after and not self.stop.is_set():
+                due = min(after, len(self.plan) - 1)
+                while self._next < due and not self.stop.is_set():
                     self._progress.wait(timeout=0.5)
                 if self.stop.is_set():
                     return
@@ -452,8 +473,12 @@ class Load:
                 sign_out(self.port, by, target, self.timeout)
             except (SetupFailed, OSError, http.client.HTTPException) as exc:
                 self.revoke_errors.append(f"device {target.number}: {exc}")
-                continue
-            self.revoked += 1
+            else:
+                self.revoked += 1
+            finally:
+                with self._lock:
+                    self._signed_out += 1
+                    self._progress.notify_all()
 
     def _worker(self, results: list[Tally]) -> None:
         tally = Tally()
