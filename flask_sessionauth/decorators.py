@@ -13,6 +13,7 @@ from .config import EXEMPT_METHODS
 from .login import login_fresh
 from .realms import get_manager
 from .request_login import current_login
+from .tokens import request_token
 
 if t.TYPE_CHECKING:
     from .manager import LoginManager
@@ -140,11 +141,12 @@ def scope_required(
     *scopes: str, realm: str | None = None
 ) -> t.Callable[[t.Callable[P, R]], t.Callable[P, R]]:
     """Let a request authenticated by an API token reach the decorated view
-    only if the token grants every one of ``scopes``; others get
-    :meth:`LoginManager.insufficient_scope` (403, RFC 6750's
+    only if the token grants every one of ``scopes``; others get the token's
+    realm's :meth:`LoginManager.insufficient_scope` (403, RFC 6750's
     ``insufficient_scope``). A session login passes: scopes limit tokens,
-    not users. Put it under :func:`login_required`, which refuses anonymous
-    requests first.
+    not users. Put it under :func:`login_required` (or a realm's
+    :meth:`LoginManager.login_required`), which refuses anonymous requests
+    first.
 
     .. code-block:: python
 
@@ -154,8 +156,10 @@ def scope_required(
         def deploy():
             ...
 
-    :param realm: The realm whose tokens it checks; by default the default
-        realm.
+    :param realm: The realm whose tokens are looked for first (by default
+        the default realm). A token of any realm is checked: under
+        ``@staff.login_required``, ``@scope_required("deploy")`` holds a
+        staff token to its scopes too.
     :raises ValueError: No scope is given.
 
     .. versionadded:: 0.2.0
@@ -169,16 +173,14 @@ def scope_required(
     needed = frozenset(scopes)
 
     def refusal() -> t.Any | None:
-        login = current_login(realm)
-        login.user  # noqa: B018 -- finds the request's token, if any
-        record = login.record
+        login = request_token(realm)
 
-        if (
-            record is not None
-            and record.method == "token"
-            and not needed <= record.scopes
-        ):
-            return login.manager.insufficient_scope(needed)
+        if login is not None:
+            record = login.record
+            assert record is not None
+
+            if not needed <= record.scopes:
+                return login.manager.insufficient_scope(needed)
 
         return None
 

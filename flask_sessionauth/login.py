@@ -168,6 +168,7 @@ def new_login(
     method: str = "form",
     remember_for: float | None = None,
     login_id: str | None = None,
+    resume: bool = False,
 ) -> dict[Field, object] | None:
     """The session values of a new login of ``user`` from ``login``'s
     request, in its realm, for :meth:`~.session_login.SessionLogin.write`.
@@ -181,9 +182,13 @@ def new_login(
     :param method: How the user logged in, for the record.
     :param remember_for: How long the remember cookie issued for the login
         lasts, or None when none is, for the record's expiry.
-    :param login_id: The secret of the record to go on with (a remember
-        cookie restoring the login of an active record), instead of a new
-        record.
+    :param login_id: With a registry, the secret of the login's record:
+        with ``resume``, the active record a remember cookie restores the
+        login of; without, the secret a new record is made under (a remember
+        cookie whose record the store no longer has). None makes a new
+        secret.
+    :param resume: Go on with the record of ``login_id`` instead of making
+        one.
     :return: The values, or None when the registry refuses the login
         (``SESSIONAUTH_MAX_SESSIONS``).
     """
@@ -193,13 +198,16 @@ def new_login(
     now = manager.clock()
     signature = None if token is None else keyring(config).sign_token(token)
 
-    if manager.registry is not None and login_id is None:
+    if manager.registry is None:
+        login_id = None
+    elif not resume:
         login_id = registry.start(
             login,
             user,
             method=method,
             token_signature=signature,
             remember_seconds=remember_for,
+            secret=login_id,
         )
 
         if login_id is None:

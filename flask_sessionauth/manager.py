@@ -56,6 +56,7 @@ from .revocation import rebind_session
 from .revocation import revoke_all
 from .signals import user_needs_refresh
 from .signals import user_unauthorized
+from .stores import check_store
 from .urls import redirect_to_view
 
 if t.TYPE_CHECKING:
@@ -149,6 +150,7 @@ class LoginManager:
         see where they are logged in and end any one login. None, the
         default, keeps no records.
     :raises ValueError: ``realm`` is not a valid realm name.
+    :raises TypeError: ``registry`` is not a store instance.
 
     .. versionchanged:: 0.2.0
         Registering a manager on an app that already has one replaces it, as
@@ -179,7 +181,9 @@ class LoginManager:
         #: before the app serves requests.
         #:
         #: .. versionadded:: 0.2.0
-        self.registry: LoginStore | None = registry
+        self.registry: LoginStore | None = (
+            None if registry is None else check_store(registry)
+        )
         #: Whether :attr:`registry` is reachable, for logging an outage
         #: once.
         #:
@@ -274,6 +278,9 @@ class LoginManager:
             :exc:`RuntimeError`.
         """
         realm = self.realm
+
+        if self.registry is not None:
+            check_store(self.registry)  # set after __init__, say
 
         if realm is None:
             registered = app.extensions.get(EXTENSION_KEY)

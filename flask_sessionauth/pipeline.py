@@ -281,8 +281,9 @@ def restore(
     its expiry.
 
     :param record: The active login record the cookie is bound to, which
-        the login goes on with; with a registry and none, a new record is
-        made.
+        the login goes on with; with a registry and none (the store lost or
+        expired it), a new record is made under the cookie's own secret, so
+        that revoking it still ends every copy of the cookie.
     :return: False when the registry refuses a new login
         (``SESSIONAUTH_MAX_SESSIONS``).
     """
@@ -292,7 +293,6 @@ def restore(
     if seconds == remember.duration(login.config, None):
         seconds = None  # the default needs no key in every session
 
-    login_id = None if record is None else cookie.login_id
     fields = new_login(
         login,
         user,
@@ -304,18 +304,25 @@ def restore(
             if cookie.expires_at is None
             else cookie.expires_at - login.manager.clock()
         ),
-        login_id=login_id,
+        login_id=cookie.login_id,
+        resume=record is not None,
     )
 
     if fields is None:
         login.owe_cookie(CookieWork.CLEAR)
         return False
 
+    signature = fields["token_signature"]
+
     if record is not None:
         login.record = record
 
+        if signature != record.token_signature:
+            # Bound with a key in SECRET_KEY_FALLBACKS (the cookie's binding
+            # was checked before): bound anew, as the session will be.
+            registry.rebind(login, t.cast("str | None", signature))
+
     login.stored.write(app, fields)
-    signature = fields["token_signature"]
 
     if (
         cookie.legacy

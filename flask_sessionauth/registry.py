@@ -143,6 +143,7 @@ def start(
     method: str,
     token_signature: str | None,
     remember_seconds: float | None,
+    secret: str | None = None,
 ) -> str | None:
     """Record a new login of ``user`` and return the record's secret, for
     the session (and the remember cookie), or None when
@@ -152,6 +153,8 @@ def start(
 
     :param remember_seconds: How long the remember cookie issued for the
         login lasts, or None when none is.
+    :param secret: The secret to record the login under: a remember
+        cookie's, whose record the store no longer has. None makes a new one.
     :raises werkzeug.exceptions.ServiceUnavailable: The store cannot be
         reached: a login that cannot be recorded is not made.
     """
@@ -183,7 +186,8 @@ def start(
                 for oldest in active[: len(active) - limit + 1]:
                     end(login.app, manager, oldest, "evicted", user=user, now=now)
 
-        secret = secrets.token_urlsafe(SECRET_BYTES)
+        if secret is None:
+            secret = secrets.token_urlsafe(SECRET_BYTES)
 
         if method == "basic":
             # An API client that keeps no cookies logs in with every
@@ -519,6 +523,30 @@ def client(req: Request) -> tuple[str | None, str | None]:
     )
 
 
+def user_id_of(manager: LoginManager, user: t.Any) -> str:
+    """The id ``user``'s records are kept under in ``manager``'s realm.
+
+    :raises TypeError: ``user`` is anonymous, or has no id.
+    """
+    # Not is_authenticated: flask-login's UserMixin answers it with
+    # is_active, and a disabled user's logins must still be found.
+    user_id = (
+        None
+        if getattr(user, "is_anonymous", False)
+        else getattr(user, manager.id_attribute)()
+    )
+
+    if user_id is None:
+        raise TypeError(
+            f"The login registry needs a user with an id, not {user!r}: an"
+            " anonymous user has no logins or tokens. Pass a logged-in user"
+            " (current_user in a view under login_required) or one your"
+            " user_loader returns."
+        )
+
+    return str(user_id)
+
+
 def records(
     app: Flask,
     manager: LoginManager,
@@ -529,10 +557,12 @@ def records(
     """The active records of ``user`` in ``manager``'s realm, newest first,
     ``current`` marked. Records bound to a session token the user no longer
     has are ended on the way (``"revoked"``).
+
+    :raises TypeError: ``user`` is anonymous, or has no id.
     """
     store = _store(manager)
     now = manager.clock()
-    user_id = str(getattr(user, manager.id_attribute)())
+    user_id = user_id_of(manager, user)
     found = []
     token = session_token(user)
     keys = None if token is None else keyring(app.config)

@@ -147,9 +147,10 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
     token and keeping its expiry, only when it belongs to the same login: a
     cookie of this user bound to the token the session was bound to, or to
     the new one, or an unbound cookie while
-    ``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS`` is true. A cookie of this user
-    bound to an older, revoked token is deleted; another user's cookie is
-    left alone. A server-side session gets a new id.
+    ``SESSIONAUTH_ACCEPT_UNBOUND_SESSIONS`` is true, and with a login
+    registry, a cookie of the session's own record. Any other cookie of this
+    user is deleted; another user's cookie is left alone. A server-side
+    session gets a new id.
 
     :raises RuntimeError: Nobody is logged in, or ``user`` is not the user
         logged in to this session.
@@ -218,8 +219,12 @@ def rebind_session(user: t.Any = None, *, realm: str | None = None) -> None:
     if cookie is not None and cookie.user_id != str(bound_id):
         cookie = None  # another user's cookie: not this login's to renew
 
-    follows = cookie is not None and _follows(
-        login, keys, cookie.token_signature, previous, token
+    follows = (
+        cookie is not None
+        # With a registry, a cookie of another login of the user (one this
+        # session replaced) ends with the user's other logins below.
+        and (manager.registry is None or cookie.login_id == stored.login_id)
+        and _follows(login, keys, cookie.token_signature, previous, token)
     )
 
     signature = None if token is None else keys.sign_token(token)

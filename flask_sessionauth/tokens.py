@@ -30,6 +30,7 @@ import string
 import typing as t
 import zlib
 
+from flask import current_app
 from flask import has_request_context
 from flask import request
 
@@ -37,6 +38,7 @@ from . import registry
 from .config import realm_config
 from .config import setting
 from .mixins import session_token
+from .realms import realms
 from .realms import signal_extra
 from .request_login import current_login
 from .revocation import revoke_all
@@ -159,12 +161,22 @@ def issue(
     """Make a token for ``user`` and record it; return the token (the only
     time it exists in plain text) and its record.
 
+    :raises TypeError: ``user`` is anonymous, or a name or scopes of the
+        wrong type.
     :raises ValueError: A name or scope is not valid.
     :raises StoreUnavailable: The store cannot be reached.
     """
     store = manager.registry
     assert store is not None
-    name = str(name).strip()
+    user_id = registry.user_id_of(manager, user)
+
+    if not isinstance(name, str):
+        raise TypeError(
+            f"A token's name is a str, not {type(name).__name__}. For example:"
+            " issue_token(user, name='ci deploy')."
+        )
+
+    name = name.strip()
 
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValueError(
@@ -178,7 +190,14 @@ def issue(
             f" {scopes!r}. For example: scopes={{{scopes!r}}}."
         )
 
-    granted = frozenset(scopes)
+    try:
+        granted = frozenset(scopes)
+    except TypeError:
+        raise TypeError(
+            f"scopes must be a collection of scope names (str), not"
+            f" {scopes!r}. For example: scopes={{'read', 'deploy'}}, or"
+            " leave it out for a token without scopes."
+        ) from None
 
     for scope in granted:
         if not isinstance(scope, str) or not SCOPE.fullmatch(scope):
@@ -205,7 +224,7 @@ def issue(
     record = LoginRecord(
         id=registry.record_id(token),
         realm=manager.realm,
-        user_id=str(getattr(user, manager.id_attribute)()),
+        user_id=user_id,
         created_at=now,
         last_seen=now,
         expires_at=now + (NEVER if expires_in is None else expires_in),
@@ -268,20 +287,20 @@ def from_bearer(login: RequestLogin, value: str) -> t.Any:
         return None
 
     token = session_token(user)
+    signature = record.token_signature
 
-    if (
-        token is not None
-        and record.token_signature is not None
-        and binding(login.config, token, record.token_signature) is None
-    ):
-        # The user's session token changed (a new password): the token,
-        # bound to the old one, ends with the user's other logins.
-        try:
-            registry.end(login.app, manager, record, "revoked", user=user, now=now)
-        except StoreUnavailable as error:
-            manager.registry_health.failed(error)
+    if token is not None and signature is not None:
+        signature = binding(login.config, token, signature)
 
-        return None
+        if signature is None:
+            # The user's session token changed (a new password): the token,
+            # bound to the old one, ends with the user's other logins.
+            try:
+                registry.end(login.app, manager, record, "revoked", user=user, now=now)
+            except StoreUnavailable as error:
+                manager.registry_health.failed(error)
+
+            return None
 
     if now - record.last_seen >= registry.granularity(login.config):
         try:
@@ -292,6 +311,11 @@ def from_bearer(login: RequestLogin, value: str) -> t.Any:
     login.ended = None
     login.record = record
 
+    if signature != record.token_signature:
+        # Bound with a key in SECRET_KEY_FALLBACKS: bound anew with the
+        # current key, so the token outlives the old key.
+        registry.rebind(login, signature)
+
     if token_used.receivers:
         token_used.send(login.app, user=user, record=record, **login.extra)
 
@@ -299,19 +323,54 @@ def from_bearer(login: RequestLogin, value: str) -> t.Any:
 
 
 def current_token(realm: str | None = None) -> LoginRecord | None:
-    """The record of the API token that authenticated the current request
-    in ``realm`` (by default the default realm), or None for a request
-    authenticated otherwise, or not at all. Pages for people (changing a
-    password, managing tokens) can refuse token requests with it:
+    """The record of the API token that authenticated the current request,
+    or None for a request authenticated otherwise, or not at all. A token of
+    any realm is found: pages for people (changing a password, managing
+    tokens) can refuse token requests with it, whichever realm guards them:
 
     .. code-block:: python
 
         if current_token() is not None:
             abort(403)
 
+    :param realm: The realm to look in first (by default the default
+        realm); the others are asked after it.
+    :raises UnknownRealmError: ``realm`` is not registered on the app.
+
     .. versionadded:: 0.2.0
     """
-    login = current_login(realm)
-    login.user  # noqa: B018 -- finds the request's token, if any
-    record = login.record
-    return record if record is not None and record.method == "token" else None
+    found = request_token(realm)
+    return None if found is None else found.record
+
+
+def request_token(first: str | None = None) -> RequestLogin | None:
+    """The login of whichever realm an API token authenticated the current
+    request in (its :attr:`~.RequestLogin.record` is the token's), asking
+    ``first``'s realm first; None when the request sends no Bearer token or
+    no realm took it. A request without an ``Authorization: Bearer`` header
+    touches no realm.
+
+    :raises UnknownRealmError: ``first`` is not registered on the app.
+    """
+    if bearer(request.environ.get("HTTP_AUTHORIZATION")) is None:
+        return None
+
+    registered = realms(current_app)
+
+    if first is not None and first not in registered:
+        current_login(first)  # raises UnknownRealmError, naming the realms
+
+    # A token is recorded in one realm only: at most one realm takes it.
+    for name in sorted(registered, key=lambda name: name != first):
+        login = current_login(name)
+
+        if login.manager.registry is None:
+            continue
+
+        login.user  # noqa: B018 -- finds the request's token, if any
+        record = login.record
+
+        if record is not None and record.method == "token":
+            return login
+
+    return None

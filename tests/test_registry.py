@@ -31,6 +31,7 @@ from flask_sessionauth import LoginManager
 from flask_sessionauth import LoginRecord
 from flask_sessionauth import logout_user
 from flask_sessionauth import MemoryLoginStore
+from flask_sessionauth import rebind_session
 from flask_sessionauth import session_ended
 from flask_sessionauth import session_started
 from flask_sessionauth import SessionAuthClient
@@ -63,6 +64,7 @@ REMEMBER_SECONDS = 365 * DAY
 SESSION_SECONDS = 31 * DAY
 LAPTOP = {"REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "Laptop/1.0"}
 PHONE = {"REMOTE_ADDR": "10.0.0.2", "HTTP_USER_AGENT": "Phone/2.0"}
+THIEF = {"REMOTE_ADDR": "10.0.0.66", "HTTP_USER_AGENT": "Thief/1.0"}
 TABLET = {"REMOTE_ADDR": "10.0.0.3", "HTTP_USER_AGENT": "Tablet/3.0"}
 JSON = {"Accept": "application/json"}
 
@@ -380,8 +382,9 @@ def test_remember_cookie_of_a_lost_record_starts_a_new_one(
     app: Flask, store: WatchedStore, clock: Clock
 ) -> None:
     """The store lost the record (restarted, say): a valid remember cookie
-    starts a new record, the documented choice, and is re-issued bound to it,
-    keeping its expiry.
+    starts a new record, the documented choice, under the cookie's own
+    secret, so the cookie keeps its value and revoking the new record ends
+    every copy of the cookie.
     """
     laptop = device(app, LAPTOP)
     get(laptop, "/signin/1?remember=1")
@@ -391,20 +394,34 @@ def test_remember_cookie_of_a_lost_record_starts_a_new_one(
     store.inner = MemoryLoginStore()
     clock.advance(DAY)
     restarted = fresh_client(app, PHONE, remember_token=cookie)
-    response = restarted.get("/")
+
+    with recording(session_started) as started:
+        response = restarted.get("/")
+
     assert response.text == "user:1"
-    new_id = record_id_of(restarted)
-    assert new_id != old_id
-    record = store.record(new_id)
+    assert len(started) == 1
+    assert record_id_of(restarted) == old_id
+    assert secret_of(restarted) == remember_fields(cookie)[4]
+    record = store.record(old_id)
     assert record is not None
     assert record.method == "remember"
     assert record.remember is True
     assert record.user_agent == "Phone/2.0"
     assert record.expires_at == int(remember_fields(cookie)[0]) + 300
-    reissued = cookie_value(restarted, REMEMBER)
-    assert reissued is not None and reissued != cookie
-    assert remember_fields(reissued)[4] == secret_of(restarted)
-    assert remember_fields(reissued)[0] == remember_fields(cookie)[0]
+    assert cookie_value(restarted, REMEMBER) == cookie  # not re-issued
+
+    # A second copy of the cookie (the thief's) goes on with that record...
+    thief = fresh_client(app, THIEF, remember_token=cookie)
+    assert get(thief, "/") == "user:1"
+    assert store.active("1", clock.now) == [old_id]
+
+    # ...so revoking it from the device ends every copy.
+    assert get(restarted, f"/revoke/{old_id}") == "True"
+
+    for agent in (PHONE, THIEF, LAPTOP):
+        assert get(fresh_client(app, agent, remember_token=cookie), "/") == "anonymous"
+
+    assert get(thief, "/") == "anonymous"
 
 
 def test_expired_record_with_a_still_valid_cookie_starts_a_new_record(
@@ -429,11 +446,12 @@ def test_expired_record_with_a_still_valid_cookie_starts_a_new_record(
         assert get(restarted, "/") == "user:1"
 
     assert len(started) == 1
-    new_id = record_id_of(restarted)
-    assert new_id != old.id
-    record = store.record(new_id)
+    # The new record takes the cookie's secret: the old record's id.
+    assert record_id_of(restarted) == old.id
+    record = store.record(old.id)
     assert record is not None and record.method == "remember"
-    assert store.active("1", clock.now) == [new_id]
+    assert record.created_at == clock.now
+    assert store.active("1", clock.now) == [old.id]
 
 
 def test_session_timeout_keeps_a_remembered_devices_record(
@@ -669,7 +687,7 @@ def test_lost_record_with_a_valid_remember_cookie_starts_a_new_one_at_once(
 ) -> None:
     """The record is gone (the store lost it, or it expired): the session's
     login ends, and the valid remember cookie starts a new login in the same
-    request (documented).
+    request (documented), recorded under the cookie's secret.
     """
     laptop = device(app, LAPTOP)
     get(laptop, "/signin/1?remember=1")
@@ -680,8 +698,9 @@ def test_lost_record_with_a_valid_remember_cookie_starts_a_new_one_at_once(
         assert get(laptop, "/") == "user:1"
 
     assert len(started) == 1
-    assert record_id_of(laptop) != old_id
-    assert store.active("1", clock.now) == [record_id_of(laptop)]
+    assert started[0][1]["record"].created_at == clock.now
+    assert record_id_of(laptop) == old_id
+    assert store.active("1", clock.now) == [old_id]
 
 
 def test_session_login_from_before_the_registry_is_refused(
@@ -1866,3 +1885,87 @@ def test_revoke_all_sessions_given_current_user_logs_this_request_out(
     laptop = device(app, LAPTOP)
     get(laptop, "/signin/1")
     assert get(laptop, "/revoke-all-proxy") == "1 authenticated=False"
+
+
+# Found in the third review of the registry
+
+
+def test_rebind_deletes_the_cookie_of_a_login_this_session_replaced(
+    app: Flask, store: WatchedStore, tina: TokenUser, clock: Clock
+) -> None:
+    """The browser still holds the remember cookie of a login its session
+    replaced (a second login without "remember me", on a page the cookie's
+    path keeps it from; the cookie's record ended as "replaced").
+    ``rebind_session`` must not re-issue that cookie bound to the session's
+    record: once the session logs out, the cookie would log straight back
+    in.
+    """
+    app.config["REMEMBER_COOKIE_PATH"] = "/app"
+
+    @app.route("/app/")
+    def app_home() -> str:
+        if not current_user.is_authenticated:
+            return "anonymous"
+        return f"user:{current_user.get_id()}"
+
+    @app.route("/app/change-token/<token>")
+    def app_change_token(token: str) -> str:
+        t.cast(TokenUser, current_user._get_current_object()).token = token
+        rebind_session()
+        return "rebound"
+
+    def remember_cookie(client: FlaskClient) -> str | None:
+        cookie = client.get_cookie(REMEMBER, path="/app")
+        return None if cookie is None else cookie.value
+
+    def alone(cookie: str) -> str:
+        client = fresh_client(app)
+        client.set_cookie(REMEMBER, cookie, path="/app")
+        return get(client, "/app/")
+
+    laptop = device(app, LAPTOP)
+    get(laptop, "/signin/7?remember=1")
+    old_cookie = remember_cookie(laptop)
+    assert old_cookie is not None
+    get(laptop, "/signin/7")  # the cookie is not sent here, and stays
+    assert remember_cookie(laptop) == old_cookie
+    assert alone(old_cookie) == "anonymous"
+
+    assert get(laptop, "/app/change-token/new-token") == "rebound"
+    assert remember_cookie(laptop) is None
+    assert get(laptop, "/app/") == "user:7"
+    get(laptop, "/logout")
+    assert get(laptop, "/app/") == "anonymous"
+    assert alone(old_cookie) == "anonymous"
+    assert store.active("7", clock.now) == []
+
+
+@pytest.mark.skipif(
+    "SECRET_KEY_FALLBACKS" not in Flask.default_config,
+    reason="Flask verifies its session cookie with SECRET_KEY_FALLBACKS from 3.1"
+    " on; before, rotating SECRET_KEY ends every session",
+)
+def test_key_rotation_keeps_a_device_its_remember_cookie_restored(
+    app: Flask, store: WatchedStore, tina: TokenUser, clock: Clock
+) -> None:
+    """A device comes back with its remember cookie alone while the old key
+    is a fallback: its record is bound anew with the current key, so that
+    dropping the old key neither ends it when listed nor refuses the device.
+    """
+    laptop, phone = device(app, LAPTOP), device(app, PHONE)
+    get(laptop, "/signin/7")
+    get(phone, "/signin/7?remember=1")
+    cookie = cookie_value(phone, REMEMBER)
+    phone_id = record_id_of(phone)
+    app.config.update(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=[SECRET])
+    restarted = fresh_client(app, PHONE, remember_token=cookie)
+    assert get(restarted, "/") == "user:7"
+    assert record_id_of(restarted) == phone_id
+    assert get(laptop, "/") == "user:7"  # rebound on its own request
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert {d["id"] for d in devices_of(laptop)} == {record_id_of(laptop), phone_id}
+    assert get(restarted, "/") == "user:7"
+    renewed = cookie_value(restarted, REMEMBER)
+    assert renewed is not None and renewed != cookie
+    assert get(fresh_client(app, PHONE, remember_token=renewed), "/") == "user:7"
+    assert len(store.active("7", clock.now)) == 2

@@ -443,6 +443,32 @@ def test_get_does_not_return_an_expired_record(store: LoginStore, now: float) ->
     assert store.get(record.id, now + 1000) is None
 
 
+def test_add_replaces_an_expired_record_of_the_same_id(
+    store: LoginStore, now: float
+) -> None:
+    """A remember cookie whose record expired starts a new record under the
+    same id: ``add`` replaces what the store still holds of the old one."""
+    old = ended(make(now, expires_at=now + 10, remember=True), "logout", name="old")
+    store.add(old)
+    later = now + 20
+    new = make(later, id=old.id, expires_at=later + HOUR, method="remember")
+    store.add(new)
+
+    assert store.get(new.id, later) == new
+    assert store.user_records(None, "1", later) == [new]
+
+
+def test_sql_store_refuses_a_user_id_longer_than_its_column(now: float) -> None:
+    """SQLite would store it, PostgreSQL would fail, MySQL might cut it: the
+    store says so instead, the same on every database."""
+    store = SQLAlchemyLoginStore(sa.create_engine("sqlite://"))
+    store.create_table()
+    store.add(make(now, user_id="u" * 255))
+
+    with pytest.raises(ValueError, match="up to 255 characters"):
+        store.add(make(now, user_id="u" * 256))
+
+
 def test_get_returns_an_ended_record(store: LoginStore, now: float) -> None:
     record = make(now, remember=True)
     store.add(record)

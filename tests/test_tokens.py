@@ -33,6 +33,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from flask_sessionauth import AnonymousUserMixin
 from flask_sessionauth import api_view
 from flask_sessionauth import current_token
 from flask_sessionauth import current_user
@@ -529,6 +530,11 @@ def test_revoke_token_ends_one_token(
         pytest.param({"name": "   "}, ValueError, id="blank-name"),
         pytest.param({"name": "x" * 101}, ValueError, id="long-name"),
         pytest.param({"scopes": "deploy"}, TypeError, id="scopes-string"),
+        pytest.param({"scopes": None}, TypeError, id="scopes-none"),
+        pytest.param({"scopes": [["deploy"]]}, TypeError, id="scopes-unhashable"),
+        pytest.param({"scopes": {3}}, ValueError, id="scope-int"),
+        pytest.param({"name": None}, TypeError, id="name-none"),
+        pytest.param({"name": 42}, TypeError, id="name-int"),
         pytest.param({"scopes": {"de ploy"}}, ValueError, id="scope-space"),
         pytest.param({"scopes": {'de"ploy'}}, ValueError, id="scope-quote"),
         pytest.param({"scopes": {""}}, ValueError, id="scope-empty"),
@@ -548,10 +554,52 @@ def test_issue_token_refuses_bad_arguments(
 ) -> None:
     arguments: dict[str, t.Any] = {"name": "ci"} | kwargs
 
-    with app.app_context(), pytest.raises(error):
+    with app.app_context(), pytest.raises(error, match="For example"):
         login_manager.issue_token(users["1"], **arguments)
 
     assert store.calls["add"] == 0
+
+
+def test_registry_methods_refuse_an_anonymous_user(
+    app: Flask, login_manager: LoginManager, store: CountingStore
+) -> None:
+    """An anonymous user has no logins or tokens: ``issue_token`` must not
+    record a token for the user id ``"None"``, nor the listings look one up.
+    """
+    anonymous = AnonymousUserMixin()
+
+    with app.app_context():
+        for call in (
+            lambda: login_manager.issue_token(anonymous, "ci"),
+            lambda: login_manager.tokens(anonymous),
+            lambda: login_manager.sessions(anonymous),
+            lambda: login_manager.revoke_token(anonymous, "x"),
+            lambda: login_manager.revoke_session(anonymous, "x"),
+            lambda: login_manager.revoke_all_sessions(anonymous),
+        ):
+            with pytest.raises(TypeError, match="needs a user with an id"):
+                call()
+
+    assert store.calls == {}
+
+
+@pytest.mark.parametrize(
+    ("registry_value", "match"),
+    [
+        pytest.param(MemoryLoginStore, r"registry=MemoryLoginStore\(", id="class"),
+        pytest.param("redis://localhost", "lacks the methods", id="url"),
+        pytest.param(object(), "lacks the methods get, add", id="object"),
+    ],
+)
+def test_registry_must_be_a_store_instance(registry_value: object, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        LoginManager(registry=registry_value)  # type: ignore[arg-type]
+
+    manager = LoginManager()
+    manager.registry = registry_value  # type: ignore[assignment]
+
+    with pytest.raises(TypeError, match=match):
+        make_app(manager)
 
 
 def test_token_methods_need_a_registry(users: dict[str, User]) -> None:
@@ -1336,6 +1384,65 @@ def test_realm_scope_required_checks_the_realms_token(
     ]
 
 
+def test_scope_required_without_realm_holds_another_realms_token(
+    realm_app: tuple[Flask, LoginManager, LoginManager],
+    customers: dict[str, User],
+    staff_members: dict[str, User],
+) -> None:
+    """``@scope_required`` without ``realm=`` under a realm's
+    ``login_required``: the realm's token must still have the scope, and is
+    refused by its own realm's handler.
+    """
+    app, shop, staff = realm_app
+
+    @app.route("/api/staff-deploy")
+    @api_view
+    @staff.login_required
+    @scope_required("deploy")
+    def staff_deploy() -> ResponseReturnValue:
+        return jsonify(staff=staff.current_user.name)  # type: ignore[attr-defined]
+
+    @app.route("/token-of")
+    def token_of() -> ResponseReturnValue:
+        record = current_token()
+        staff_record = current_token("staff")
+        return jsonify(
+            id=None if record is None else record.id,
+            realm=None if record is None else record.realm,
+            same=staff_record == record,
+        )
+
+    client = app.test_client()
+    bare = issue(app, staff, staff_members["1"])
+    response = me(client, bare, "/api/staff-deploy")
+    assert response.status_code == 403
+    assert response.json is not None
+    assert response.json["error"] == "insufficient_scope"
+    assert challenges(response) == [
+        'Bearer realm="Staff", error="insufficient_scope", scope="deploy"'
+    ]
+
+    deployer = issue(app, staff, staff_members["1"], scopes={"deploy"})
+    assert me(client, deployer, "/api/staff-deploy").json == {"staff": "sam"}
+
+    # A customer token is no staff login at all, whatever its scopes.
+    alice = issue(app, shop, customers["1"], scopes={"deploy"})
+    assert me(client, alice, "/api/staff-deploy").status_code == 401
+
+    # current_token() finds the token whichever realm took it.
+    assert me(client, bare, "/token-of").json == {
+        "id": hashed(bare),
+        "realm": "staff",
+        "same": True,
+    }
+    assert me(client, alice, "/token-of").json == {
+        "id": hashed(alice),
+        "realm": None,
+        "same": True,
+    }
+    assert client.get("/token-of").json == {"id": None, "realm": None, "same": True}
+
+
 def test_realm_token_signals_carry_the_realm(
     realm_app: tuple[Flask, LoginManager, LoginManager],
     staff_members: dict[str, User],
@@ -1418,6 +1525,33 @@ def test_new_session_token_ends_bound_tokens(
     tina.token = "tina-token"
     assert_invalid_token(me(client, bound))
     assert me(client, unbound).json == {"id": "7"}
+
+
+def test_key_rotation_keeps_a_bound_token_used_in_the_window(
+    app: Flask, login_manager: LoginManager, tina: TokenUser
+) -> None:
+    """``SECRET_KEY`` rotated with the old key in ``SECRET_KEY_FALLBACKS``:
+    a bound token used while the old key is a fallback is bound anew with
+    the current key, and outlives the old key, used or listed.
+    """
+    bound = issue(app, login_manager, tina, "bound")
+    client = app.test_client()
+    before = tokens_of(app, login_manager, tina)[0].token_signature
+    app.config.update(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=[SECRET])
+    assert me(client, bound).json == {"id": "7"}
+    after = tokens_of(app, login_manager, tina)[0].token_signature
+    assert after is not None and after != before
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert [r.name for r in tokens_of(app, login_manager, tina)] == ["bound"]
+    assert me(client, bound).json == {"id": "7"}
+
+    # A bound token nobody used in the window ends with the old key.
+    idle = issue(app, login_manager, tina, "idle")
+    app.config.update(SECRET_KEY="newer-secret", SECRET_KEY_FALLBACKS=["new-secret"])
+    assert me(client, bound).json == {"id": "7"}
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert_invalid_token(me(client, idle))
+    assert me(client, bound).json == {"id": "7"}
 
 
 def test_new_session_token_ends_bound_tokens_when_listed_first(

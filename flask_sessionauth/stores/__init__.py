@@ -108,7 +108,11 @@ class LoginStore(t.Protocol):
         ...
 
     def add(self, record: LoginRecord) -> None:
-        """Store a new record and index it under its user."""
+        """Store a new record and index it under its user, replacing
+        whatever the store still holds under its id (an expired record: a
+        remember cookie whose record expired starts a new one under the same
+        id).
+        """
         ...
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
@@ -138,6 +142,39 @@ class LoginStore(t.Protocol):
         A store may drop expired ones from its index while it reads it.
         """
         ...
+
+
+#: The methods of :class:`LoginStore`, which :func:`check_store` looks for.
+STORE_METHODS = ("get", "add", "touch", "update", "user_records")
+
+
+def check_store(store: object) -> LoginStore:
+    """``store``, if it looks like a :class:`LoginStore`: an instance with
+    the protocol's methods.
+
+    :raises TypeError: It is a class, or lacks a method; the message says
+        what to pass instead.
+    """
+    if isinstance(store, type):
+        raise TypeError(
+            f"registry= got the class {store.__name__}, not a store. Pass an"
+            f" instance: registry={store.__name__}(...)."
+        )
+
+    missing = [
+        name for name in STORE_METHODS if not callable(getattr(store, name, None))
+    ]
+
+    if missing:
+        raise TypeError(
+            f"registry= got {store!r} ({type(store).__name__}), which is not a"
+            f" login store: it lacks the methods {', '.join(missing)}. Pass a"
+            " store instance, for example registry=MemoryLoginStore(), or"
+            " RedisLoginStore(redis.Redis.from_url(url)) to share the registry"
+            " between servers."
+        )
+
+    return t.cast(LoginStore, store)
 
 
 def encode_scopes(scopes: Iterable[object]) -> str:

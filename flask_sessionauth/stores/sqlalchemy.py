@@ -104,8 +104,24 @@ class SQLAlchemyLoginStore:
         return record
 
     def add(self, record: LoginRecord) -> None:
+        table = self.table
+        row = _encode(record)
+        limit = getattr(table.c.user_id.type, "length", None)
+
+        if limit is not None and len(record.user_id) > limit:
+            # Databases differ: some cut the id, some fail. Say it here.
+            raise ValueError(
+                f"The table {table.name!r} keeps user ids of up to {limit}"
+                f" characters, and this user's has {len(record.user_id)}."
+                " Give users shorter ids (get_id()), or define the table"
+                " with a wider user_id column in the MetaData you pass to"
+                " the store."
+            )
+
         with _unavailable(), self.engine.begin() as connection:
-            connection.execute(sa.insert(self.table).values(_encode(record)))
+            # An expired row of the same id may not be cleaned up yet.
+            connection.execute(sa.delete(table).where(table.c.id == record.id))
+            connection.execute(sa.insert(table).values(row))
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         table = self.table
