@@ -408,6 +408,10 @@ class Load:
     def _take(self) -> tuple[Device, Method] | None:
         with self._lock:
             while not self.stop.is_set() and self._next >= self._hold_at():
+                if time.monotonic() >= self.deadline:
+                    self.timed_out = True
+                    return None
+
                 self._progress.wait(timeout=0.5)
             if self.stop.is_set() or self._next >= len(self.plan):
                 return None
@@ -471,8 +475,12 @@ class Load:
                     return
             try:
                 sign_out(self.port, by, target, self.timeout)
-            except (SetupFailed, OSError, http.client.HTTPException) as exc:
-                self.revoke_errors.append(f"device {target.number}: {exc}")
+            except Exception as exc:  # noqa: BLE001 -- counted, never lost
+                # Whatever went wrong is a failed run, and the load must not
+                # wait for this sign-out for ever.
+                self.revoke_errors.append(
+                    f"device {target.number}: {type(exc).__name__}: {exc}"
+                )
             else:
                 self.revoked += 1
             finally:

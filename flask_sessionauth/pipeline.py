@@ -190,6 +190,7 @@ def from_remember_cookie(login: RequestLogin) -> t.Any:
     if login.manager.registry is not None:
         if not user.is_active:
             revoke_all(login, user, strict=False)
+            login.owe_cookie(CookieWork.CLEAR)  # its record has just ended
             return None
 
         found = registry.for_cookie(login, cookie)

@@ -155,6 +155,8 @@ def start(
         login lasts, or None when none is.
     :param secret: The secret to record the login under: a remember
         cookie's, whose record the store no longer has. None makes a new one.
+    :return: The secret; None also when ``secret``'s record was made by
+        another request meanwhile and has ended.
     :raises werkzeug.exceptions.ServiceUnavailable: The store cannot be
         reached: a login that cannot be recorded is not made.
     """
@@ -217,12 +219,30 @@ def start(
             remember=remember_seconds is not None,
             token_signature=token_signature,
         )
-        store.add(record)
+        added = store.add(record)
+        held = None if added else store.get(record.id, now)
     except StoreUnavailable as error:
         _unavailable(manager, error)
         abort(503, "The login registry is unavailable. Please try again soon.")
 
     manager.registry_health.recovered()
+
+    if not added:
+        # Only a remember cookie's own secret can be taken: another copy of
+        # the cookie recorded it first, and the login goes on with that
+        # record while it is active and the user's; if it has ended since,
+        # the cookie is refused.
+        if (
+            held is None
+            or not held.active
+            or held.realm != login.realm
+            or held.user_id != user_id
+        ):
+            return None
+
+        login.record = held
+        return secret
+
     login.record = record
 
     if session_started.receivers:

@@ -23,6 +23,7 @@ in the query string or the body are never read.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import re
 import secrets
@@ -235,7 +236,8 @@ def issue(
         name=name,
         scopes=granted,
     )
-    store.add(record)
+    if not store.add(record):  # 256 random bits: never, but say so if it does
+        raise RuntimeError("A new token's id is taken in the store; issue it again.")
 
     if token_issued.receivers:
         token_issued.send(app, user=user, record=record, **signal_extra(manager.realm))
@@ -307,6 +309,8 @@ def from_bearer(login: RequestLogin, value: str) -> t.Any:
             store.touch(record.id, now, record.expires_at)
         except StoreUnavailable as error:
             manager.registry_health.failed(error)
+        else:
+            record = dataclasses.replace(record, last_seen=now)
 
     login.ended = None
     login.record = record
@@ -352,13 +356,13 @@ def request_token(first: str | None = None) -> RequestLogin | None:
 
     :raises UnknownRealmError: ``first`` is not registered on the app.
     """
-    if bearer(request.environ.get("HTTP_AUTHORIZATION")) is None:
-        return None
-
     registered = realms(current_app)
 
     if first is not None and first not in registered:
         current_login(first)  # raises UnknownRealmError, naming the realms
+
+    if bearer(request.environ.get("HTTP_AUTHORIZATION")) is None:
+        return None
 
     # A token is recorded in one realm only: at most one realm takes it.
     for name in sorted(registered, key=lambda name: name != first):

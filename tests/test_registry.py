@@ -95,9 +95,9 @@ class WatchedStore:
         self._use("get")
         return self.inner.get(record_id, now)
 
-    def add(self, record: LoginRecord) -> None:
+    def add(self, record: LoginRecord) -> bool:
         self._use("add")
-        self.inner.add(record)
+        return self.inner.add(record)
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         self._use("touch")
@@ -1045,8 +1045,11 @@ def test_inactive_users_remember_cookie_alone_ends_every_record(
     users["1"].active = False
 
     with recording(session_ended) as ended:
-        assert get(fresh_client(app, remember_token=cookie), "/") == "anonymous"
+        response = fresh_client(app, remember_token=cookie).get("/")
 
+    assert response.text == "anonymous"
+    # Deleted, so that the browser stops sending it.
+    assert deletes_cookie(response, REMEMBER)
     assert reasons(ended) == ["revoked", "revoked"]
     assert store.active("1", clock.now) == []
     users["1"].active = True
@@ -1969,3 +1972,61 @@ def test_key_rotation_keeps_a_device_its_remember_cookie_restored(
     assert renewed is not None and renewed != cookie
     assert get(fresh_client(app, PHONE, remember_token=renewed), "/") == "user:7"
     assert len(store.active("7", clock.now)) == 2
+
+
+@pytest.mark.parametrize("revoked", [False, True], ids=["active", "revoked"])
+def test_copies_of_a_lost_records_cookie_racing_share_one_record(
+    app: Flask,
+    store: WatchedStore,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    revoked: bool,
+) -> None:
+    """The store lost a record, and two copies of its remember cookie come
+    back at once: both find no record, one recreates it. The other's ``add``
+    finds the id taken: it goes on with that record while it is active, and
+    is refused once the owner has revoked it meanwhile; a revocation is never
+    overwritten.
+    """
+    laptop = device(app, LAPTOP)
+    get(laptop, "/signin/1?remember=1")
+    record_id = record_id_of(laptop)
+    cookie = cookie_value(laptop, REMEMBER)
+    assert cookie is not None
+    store.inner = MemoryLoginStore()
+    owner = fresh_client(app, LAPTOP, remember_token=cookie)
+    assert get(owner, "/") == "user:1"
+
+    if revoked:
+        assert get(owner, f"/revoke/{record_id}") == "True"
+
+    # The thief's request read "no record" before the owner's made it.
+    real_get = store.get
+    stale = [record_id]
+
+    def get_once_stale(wanted: str, now: float) -> LoginRecord | None:
+        if stale and wanted == stale[0]:
+            stale.clear()
+            return None
+
+        return real_get(wanted, now)
+
+    monkeypatch.setattr(store, "get", get_once_stale)
+    thief = fresh_client(app, THIEF, remember_token=cookie)
+
+    with recording(session_started) as started:
+        response = thief.get("/")
+
+    assert not stale  # the stale read happened
+    assert started == []
+    held = store.record(record_id)
+    assert held is not None and held.user_agent == "Laptop/1.0"
+
+    if revoked:
+        assert response.text == "anonymous"
+        assert deletes_cookie(response, REMEMBER)
+        assert held.ended == "revoked"
+    else:
+        assert response.text == "user:1"
+        assert record_id_of(thief) == record_id
+        assert held.active

@@ -160,9 +160,9 @@ class TracingStore(MemoryLoginStore):
         self._reachable()
         return super().get(record_id, now)
 
-    def add(self, record: LoginRecord) -> None:
+    def add(self, record: LoginRecord) -> bool:
         self._reachable()
-        super().add(record)
+        return super().add(record)
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         self._reachable()

@@ -11,6 +11,7 @@ keys on its own.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
 import secrets
@@ -449,24 +450,66 @@ def test_add_replaces_an_expired_record_of_the_same_id(
     """A remember cookie whose record expired starts a new record under the
     same id: ``add`` replaces what the store still holds of the old one."""
     old = ended(make(now, expires_at=now + 10, remember=True), "logout", name="old")
-    store.add(old)
+    assert store.add(old) is True
     later = now + 20
     new = make(later, id=old.id, expires_at=later + HOUR, method="remember")
-    store.add(new)
 
+    assert store.add(new) is True
     assert store.get(new.id, later) == new
     assert store.user_records(None, "1", later) == [new]
+
+
+@pytest.mark.parametrize("reason", [None, "revoked"])
+def test_add_keeps_an_unexpired_record_of_the_same_id(
+    store: LoginStore, now: float, reason: str | None
+) -> None:
+    """Two copies of a cookie whose record was lost both add it, or one adds
+    it after the owner revoked what the other made: the record held wins,
+    active or ended, and nothing of the second is written."""
+    held = make(now, remember=True, ended=reason)
+    assert store.add(held) is True
+    second = make(
+        now + 1, id=held.id, user_agent="Thief/1.0", expires_at=now + 2 * HOUR
+    )
+
+    assert store.add(second) is False
+    assert store.get(held.id, now + 1) == held
+    assert store.user_records(None, "1", now + 1) == [held]
+
+
+def test_concurrent_adds_of_one_id_store_one_record(
+    store: LoginStore, now: float
+) -> None:
+    record = make(now)
+    barrier = threading.Barrier(8)
+
+    def add(n: int) -> bool:
+        barrier.wait()
+        return store.add(dataclasses.replace(record, user_agent=f"copy {n}"))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(add, range(8)))
+
+    assert results.count(True) == 1
+    found = store.get(record.id, now)
+    assert found is not None
+    assert found.user_agent == f"copy {results.index(True)}"
 
 
 def test_sql_store_refuses_a_user_id_longer_than_its_column(now: float) -> None:
     """SQLite would store it, PostgreSQL would fail, MySQL might cut it: the
     store says so instead, the same on every database."""
-    store = SQLAlchemyLoginStore(sa.create_engine("sqlite://"))
-    store.create_table()
-    store.add(make(now, user_id="u" * 255))
+    engine = sa.create_engine("sqlite://")
+    store = SQLAlchemyLoginStore(engine)
 
-    with pytest.raises(ValueError, match="up to 255 characters"):
-        store.add(make(now, user_id="u" * 256))
+    try:
+        store.create_table()
+        assert store.add(make(now, user_id="u" * 255)) is True
+
+        with pytest.raises(ValueError, match="up to 255 characters"):
+            store.add(make(now, user_id="u" * 256))
+    finally:
+        engine.dispose()  # closes the connection: no ResourceWarning later
 
 
 def test_get_returns_an_ended_record(store: LoginStore, now: float) -> None:

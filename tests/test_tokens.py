@@ -49,6 +49,7 @@ from flask_sessionauth import session_ended
 from flask_sessionauth import StoreUnavailable
 from flask_sessionauth import token_issued
 from flask_sessionauth import token_used
+from flask_sessionauth import UnknownRealmError
 from helpers import Clock
 from helpers import cookie_value
 from helpers import make_app
@@ -158,9 +159,9 @@ class CountingStore:
         self.calls["get"] += 1
         return self.inner.get(record_id, now)
 
-    def add(self, record: LoginRecord) -> None:
+    def add(self, record: LoginRecord) -> bool:
         self.calls["add"] += 1
-        self.inner.add(record)
+        return self.inner.add(record)
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         self.calls["touch"] += 1
@@ -1443,6 +1444,30 @@ def test_scope_required_without_realm_holds_another_realms_token(
     assert client.get("/token-of").json == {"id": None, "realm": None, "same": True}
 
 
+def test_scope_required_names_an_unknown_realm_on_any_request(
+    realm_app: tuple[Flask, LoginManager, LoginManager],
+) -> None:
+    """A misspelt ``realm=`` is an error on the first request, with or
+    without a token, not a check that silently never happens."""
+    app, _, _ = realm_app
+
+    @app.route("/typo")
+    @scope_required("deploy", realm="stafff")
+    def typo() -> str:
+        return "reached"
+
+    @app.route("/typo-token")
+    def typo_token() -> str:
+        return str(current_token("stafff"))
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    client = app.test_client()
+
+    for path in ("/typo", "/typo-token"):
+        with pytest.raises(UnknownRealmError, match="stafff"):
+            client.get(path)
+
+
 def test_realm_token_signals_carry_the_realm(
     realm_app: tuple[Flask, LoginManager, LoginManager],
     staff_members: dict[str, User],
@@ -1528,19 +1553,23 @@ def test_new_session_token_ends_bound_tokens(
 
 
 def test_key_rotation_keeps_a_bound_token_used_in_the_window(
-    app: Flask, login_manager: LoginManager, tina: TokenUser
+    app: Flask, login_manager: LoginManager, tina: TokenUser, clock: Clock
 ) -> None:
     """``SECRET_KEY`` rotated with the old key in ``SECRET_KEY_FALLBACKS``:
     a bound token used while the old key is a fallback is bound anew with
-    the current key, and outlives the old key, used or listed.
+    the current key, and outlives the old key, used or listed. Binding it
+    anew keeps the last-used time that use wrote.
     """
     bound = issue(app, login_manager, tina, "bound")
     client = app.test_client()
     before = tokens_of(app, login_manager, tina)[0].token_signature
     app.config.update(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=[SECRET])
+    clock.advance(86400)
     assert me(client, bound).json == {"id": "7"}
-    after = tokens_of(app, login_manager, tina)[0].token_signature
-    assert after is not None and after != before
+    record = tokens_of(app, login_manager, tina)[0]
+    assert record.token_signature is not None
+    assert record.token_signature != before
+    assert record.last_seen == clock.now
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert [r.name for r in tokens_of(app, login_manager, tina)] == ["bound"]
     assert me(client, bound).json == {"id": "7"}

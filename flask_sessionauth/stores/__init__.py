@@ -107,11 +107,13 @@ class LoginStore(t.Protocol):
         """
         ...
 
-    def add(self, record: LoginRecord) -> None:
-        """Store a new record and index it under its user, replacing
-        whatever the store still holds under its id (an expired record: a
-        remember cookie whose record expired starts a new one under the same
-        id).
+    def add(self, record: LoginRecord) -> bool:
+        """Store a new record, index it under its user and return True; or
+        return False, storing nothing, when the store holds a record under
+        its id that has not expired by the new record's ``created_at``,
+        active or ended. An expired one is replaced. The check and the write
+        are one atomic step: of two requests adding the same id (two copies
+        of a remember cookie whose record the store lost), one gets False.
         """
         ...
 

@@ -36,14 +36,21 @@ class MemoryLoginStore:
 
         return record
 
-    def add(self, record: LoginRecord) -> None:
+    def add(self, record: LoginRecord) -> bool:
         with self._lock:
+            held = self._records.get(record.id)
+
+            if held is not None and held.expires_at > record.created_at:
+                return False
+
             self._records[record.id] = record
             self._users.setdefault((record.realm, record.user_id), set()).add(record.id)
             self._added += 1
 
             if self._added % SWEEP_EVERY == 0:
                 self._sweep(record.created_at)
+
+        return True
 
     def _sweep(self, now: float) -> None:
         # Records of users who never come back are never listed, so the

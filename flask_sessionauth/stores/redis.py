@@ -71,7 +71,9 @@ end
 
 # KEYS[1]: the record's hash; KEYS[2]: its user's index.
 # ARGV[1]: when the record expires (Unix ms); ARGV[2]: its index score
-# (created_at); ARGV[3]: its id; ARGV[4..]: its fields and values.
+# (created_at); ARGV[3]: its id; ARGV[4]: created_at in seconds, as stored;
+# ARGV[5..]: its fields and values.
+# Returns -1 (nothing written) when an unexpired record holds the id.
 _LUA_ADD = (
     _LUA_COMMON
     + """
@@ -79,12 +81,19 @@ local index_type = redis.call('TYPE', KEYS[2]).ok
 if index_type ~= 'zset' and index_type ~= 'none' then
   return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' is not a sorted set')
 end
+if redis.call('TYPE', KEYS[1]).ok == 'hash' then
+  -- A record that has not expired by the new one's created_at keeps its id.
+  local held = tonumber(redis.call('HGET', KEYS[1], 'expires_at'))
+  if held and held > tonumber(ARGV[4]) then
+    return -1
+  end
+end
 local now = server_ms()
 if tonumber(ARGV[1]) <= now then
   return 0
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 keep_until(KEYS[2], ARGV[1], now)
@@ -225,13 +234,20 @@ class RedisLoginStore:
 
         return record
 
-    def add(self, record: LoginRecord) -> None:
-        self._run(
+    def add(self, record: LoginRecord) -> bool:
+        fields = _encode(record)
+        added = self._run(
             self._add,
             [self.record_key(record.id), self.index_key(record.realm, record.user_id)],
-            [_ms(record.expires_at), repr(record.created_at), record.id],
-            _encode(record),
+            [
+                _ms(record.expires_at),
+                repr(record.created_at),
+                record.id,
+                fields["created_at"],
+            ],
+            fields,
         )
+        return bool(added != -1)
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         self._run(

@@ -12,6 +12,8 @@ or NULL when there are none. Create the table with
 from :attr:`SQLAlchemyLoginStore.table`.
 
 Each method is one statement, or one transaction for
+:meth:`~SQLAlchemyLoginStore.add`, which deletes an expired row of the new
+record's id before it inserts, and for
 :meth:`~SQLAlchemyLoginStore.user_records`, which deletes the user's expired
 rows as it reads the others. Rows of users who are never listed again stay
 until :meth:`~SQLAlchemyLoginStore.delete_expired` removes them: call it from
@@ -103,7 +105,7 @@ class SQLAlchemyLoginStore:
 
         return record
 
-    def add(self, record: LoginRecord) -> None:
+    def add(self, record: LoginRecord) -> bool:
         table = self.table
         row = _encode(record)
         limit = getattr(table.c.user_id.type, "length", None)
@@ -118,10 +120,25 @@ class SQLAlchemyLoginStore:
                 " the store."
             )
 
-        with _unavailable(), self.engine.begin() as connection:
-            # An expired row of the same id may not be cleaned up yet.
-            connection.execute(sa.delete(table).where(table.c.id == record.id))
-            connection.execute(sa.insert(table).values(row))
+        try:
+            with _unavailable(), self.engine.begin() as connection:
+                # An expired row of the same id may not be cleaned up yet.
+                connection.execute(
+                    sa.delete(table).where(
+                        table.c.id == record.id,
+                        table.c.expires_at <= float(record.created_at),
+                    )
+                )
+                connection.execute(sa.insert(table).values(row))
+        except StoreUnavailable as error:
+            if isinstance(error.__cause__, sqlalchemy.exc.IntegrityError):
+                # The primary key: an unexpired row holds the id, or another
+                # transaction added it first.
+                return False
+
+            raise
+
+        return True
 
     def touch(self, record_id: str, last_seen: float, expires_at: float) -> None:
         table = self.table
