@@ -4,8 +4,6 @@ with their CSRF tokens, as a user sees them.
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 import time
 import typing as t
@@ -17,6 +15,7 @@ from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from helpers import read_lifetime
 
@@ -763,39 +762,41 @@ class Reply:
     """What the HTTP client got back."""
 
     status: int
-    headers: http.client.HTTPMessage
+    challenges: list[str]
+    set_cookies: list[str]
     json: t.Any
-
-    def challenges(self) -> list[str]:
-        return self.headers.get_all("WWW-Authenticate") or []
 
 
 def call_api(
     server: LiveServer, method: str, path: str, token: str, body: t.Any = None
 ) -> Reply:
-    """Call the app's API as a script would: ``Authorization: Bearer``, no
-    cookies, JSON in and out. http.client rather than urllib, which would go
-    through a proxy set in the environment.
+    """Call the app's API as a script would, with ``requests``:
+    ``Authorization: Bearer``, no cookies, JSON in and out. The session
+    ignores proxies set in the environment (``trust_env``).
     """
-    host, port = urlsplit(server.url).netloc.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Accept": "application/json",
-        "User-Agent": "deploy-script/1.0",
-    }
-    data = None
+    with requests.Session() as client:
+        client.trust_env = False
+        response = client.request(
+            method,
+            server.url + path,
+            json=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": "deploy-script/1.0",
+            },
+            timeout=10,
+            allow_redirects=False,
+        )
 
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-
-    try:
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        return Reply(response.status, response.headers, json.loads(response.read()))
-    finally:
-        connection.close()
+    # requests joins repeated headers into one; the raw ones stay apart.
+    raw = response.raw.headers
+    return Reply(
+        response.status_code,
+        raw.getlist("WWW-Authenticate"),
+        raw.getlist("Set-Cookie"),
+        response.json(),
+    )
 
 
 def create_token(page: Page, name: str, scopes: list[str], expires: str) -> str:
@@ -854,7 +855,7 @@ def test_api_token_made_in_the_browser_used_by_a_script(
     reply = call_api(server, "GET", "/api/me", reader)
     assert reply.status == 200
     assert reply.json["username"] == username
-    assert reply.headers.get("Set-Cookie") is None
+    assert reply.set_cookies == []
 
     # It may not deploy: 403, insufficient_scope, as RFC 6750 says.
     reply = call_api(server, "POST", "/api/deploy", reader, {"ref": "main"})
@@ -863,7 +864,7 @@ def test_api_token_made_in_the_browser_used_by_a_script(
     assert reply.json["scope"] == "deploy"
     assert (
         'Bearer realm="example_app", error="insufficient_scope", scope="deploy"'
-        in reply.challenges()
+        in reply.challenges
     )
 
     # A token that may deploy does.
@@ -897,7 +898,7 @@ def test_api_token_made_in_the_browser_used_by_a_script(
     reply = call_api(server, "GET", "/api/me", reader)
     assert reply.status == 401
     assert reply.json["error"] == "invalid_token"
-    assert 'Bearer realm="example_app", error="invalid_token"' in reply.challenges()
+    assert 'Bearer realm="example_app", error="invalid_token"' in reply.challenges
     # The other token still works.
     assert call_api(server, "GET", "/api/me", deployer).status == 200
 
