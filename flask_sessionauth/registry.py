@@ -219,7 +219,9 @@ def start(
             remember=remember_seconds is not None,
             token_signature=token_signature,
         )
-        added = store.add(record)
+        # ``is not False``: a store written before add() returned a bool
+        # returns None, and stored the record.
+        added = store.add(record) is not False
         held = None if added else store.get(record.id, now)
     except StoreUnavailable as error:
         _unavailable(manager, error)

@@ -236,7 +236,7 @@ def issue(
         name=name,
         scopes=granted,
     )
-    if not store.add(record):  # 256 random bits: never, but say so if it does
+    if store.add(record) is False:  # 256 random bits: never, but say so
         raise RuntimeError("A new token's id is taken in the store; issue it again.")
 
     if token_issued.receivers:
