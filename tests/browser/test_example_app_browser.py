@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from helpers import read_lifetime
 
@@ -774,6 +773,10 @@ def call_api(
     ``Authorization: Bearer``, no cookies, JSON in and out. The session
     ignores proxies set in the environment (``trust_env``).
     """
+    # Imported here, as Playwright is in the fixtures: the other tox envs
+    # collect this module without the browser requirements installed.
+    import requests
+
     with requests.Session() as client:
         client.trust_env = False
         response = client.request(
