@@ -179,6 +179,24 @@ def check_store(store: object) -> LoginStore:
     return t.cast(LoginStore, store)
 
 
+def users_records(
+    found: Iterable[LoginRecord | None], realm: str | None, user_id: str, now: float
+) -> list[LoginRecord]:
+    """What :meth:`LoginStore.user_records` returns of the records a store
+    read through a user's index: those that decoded, are that user's in that
+    realm (an index a stale or tampered entry points elsewhere is not
+    trusted), and have not expired by ``now``.
+    """
+    return [
+        record
+        for record in found
+        if record is not None
+        and record.realm == realm
+        and record.user_id == user_id
+        and record.expires_at > now
+    ]
+
+
 def encode_scopes(scopes: Iterable[object]) -> str:
     """A token's scopes as one string, for a store that keeps text: sorted
     and joined by single spaces. A scope must be a non-empty string without

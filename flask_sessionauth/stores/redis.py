@@ -41,6 +41,7 @@ from . import decode_scopes
 from . import encode_scopes
 from . import LoginRecord
 from . import StoreUnavailable
+from . import users_records
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -283,23 +284,12 @@ class RedisLoginStore:
             [self.index_key(realm, user_id)],
             [f"{self.prefix}login:"],
         )
-        records = []
-
-        for flat in found if isinstance(found, list) else ():
-            if not isinstance(flat, list):
-                continue
-
-            record = _decode(dict(zip(flat[::2], flat[1::2], strict=False)))
-
-            if (
-                record is not None
-                and record.realm == realm
-                and record.user_id == user_id
-                and record.expires_at > now
-            ):
-                records.append(record)
-
-        return records
+        decoded = (
+            _decode(dict(zip(flat[::2], flat[1::2], strict=False)))
+            for flat in (found if isinstance(found, list) else ())
+            if isinstance(flat, list)
+        )
+        return users_records(decoded, realm, user_id, now)
 
     def _run(
         self,

@@ -33,6 +33,7 @@ from . import decode_scopes
 from . import encode_scopes
 from . import LoginRecord
 from . import StoreUnavailable
+from . import users_records
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -181,20 +182,9 @@ class SQLAlchemyLoginStore:
             connection.execute(expired)
             rows = connection.execute(query).all()
 
-        records = []
-
-        for row in rows:
-            record = _decode(row._mapping)
-
-            if (
-                record is not None
-                and record.realm == realm
-                and record.user_id == user_id
-                and record.expires_at > now
-            ):
-                records.append(record)
-
-        return records
+        return users_records(
+            (_decode(row._mapping) for row in rows), realm, user_id, now
+        )
 
     def delete_expired(self, now: float) -> int:
         """Delete every record whose ``expires_at`` is ``now`` or earlier, of
