@@ -38,6 +38,7 @@ from flask_sessionauth import login_required
 from .devices import browser_only
 from .devices import customer_manager
 from .devices import RECORD_ID
+from .devices import registry_manager
 from .devices import Token
 from .forms import CreateTokenForm
 from .forms import text
@@ -113,10 +114,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def revoke() -> ResponseReturnValue:
     """Revoke one token: the one whose record id the form sends."""
-    manager = customer_manager()
-
-    if manager.registry is None:
-        abort(404)
+    manager = registry_manager()
 
     token_id = request.form.get("token", "")
 

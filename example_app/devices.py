@@ -74,6 +74,18 @@ def customer_manager() -> LoginManager:
     return manager
 
 
+def registry_manager() -> LoginManager:
+    """:func:`customer_manager`, for a form that changes the login registry:
+    404 when the app runs without one.
+    """
+    manager = customer_manager()
+
+    if manager.registry is None:
+        abort(404)
+
+    return manager
+
+
 def sends_api_token() -> bool:
     """Whether the request sends an API token, ``Authorization: Bearer ...``.
     flask-sessionauth then decides the request by that token alone: its user
@@ -124,10 +136,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def sign_out() -> ResponseReturnValue:
     """Sign one device out: the one whose record id the form sends."""
-    manager = customer_manager()
-
-    if manager.registry is None:
-        abort(404)
+    manager = registry_manager()
 
     record_id = request.form.get("device", "")
 
@@ -148,10 +157,7 @@ def sign_out() -> ResponseReturnValue:
 @login_required
 def sign_out_others() -> ResponseReturnValue:
     """Sign out every device but this one."""
-    manager = customer_manager()
-
-    if manager.registry is None:
-        abort(404)
+    manager = registry_manager()
 
     # API tokens are not devices: they stay (the page lists them, each with
     # its revoke button).
