@@ -64,6 +64,7 @@ from serving import worker_args
 if t.TYPE_CHECKING:
     from flask import Flask
     from itsdangerous import URLSafeTimedSerializer
+    from serving import Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -295,6 +296,15 @@ def identity_problem(status: int, body: bytes, account: Account) -> str | None:
 class Tally:
     """What one thread saw for one credential method."""
 
+    #: The counters :meth:`merge` adds up.
+    COUNTS: t.ClassVar[tuple[str, ...]] = (
+        "sent",
+        "ok",
+        "wrong_user",
+        "wrong_cookie",
+        "server_errors",
+    )
+
     def __init__(self) -> None:
         self.sent = 0
         self.ok = 0
@@ -306,11 +316,8 @@ class Tally:
         self.latencies: list[float] = []
 
     def merge(self, other: Tally) -> None:
-        self.sent += other.sent
-        self.ok += other.ok
-        self.wrong_user += other.wrong_user
-        self.wrong_cookie += other.wrong_cookie
-        self.server_errors += other.server_errors
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.other_status.update(other.other_status)
         self.transport_errors.update(other.transport_errors)
         self.latencies.extend(other.latencies)
@@ -354,6 +361,47 @@ _STALE_CONNECTION = (
     ConnectionResetError,
     BrokenPipeError,
 )
+
+
+def get_me(
+    connection: http.client.HTTPConnection, headers: dict[str, str]
+) -> tuple[Reply, float, float]:
+    """``GET /api/me`` on ``connection``, sent again once on a new
+    connection when the server had closed the kept-alive one. Returns the
+    answer, and when the answered attempt was sent: ``time.perf_counter()``
+    (for its latency) and ``time.monotonic()``.
+
+    :raises OSError, http.client.HTTPException: The request failed.
+    """
+    started, sent_at = time.perf_counter(), time.monotonic()
+    reused = connection.sock is not None
+    try:
+        return fetch(connection, "GET", "/api/me", headers=headers), started, sent_at
+    except _STALE_CONNECTION:
+        if not reused:
+            raise
+    connection.close()
+    started, sent_at = time.perf_counter(), time.monotonic()
+    return fetch(connection, "GET", "/api/me", headers=headers), started, sent_at
+
+
+def session_cookie_problem(
+    serializer: URLSafeTimedSerializer, cookie: str, account: Account
+) -> str | None:
+    """What is wrong with the session cookie ``cookie`` (a ``Set-Cookie``
+    value) set for a request of ``account``: it does not verify, or it names
+    another user. None when nothing is.
+    """
+    from itsdangerous import BadSignature
+
+    try:
+        data = serializer.loads(cookie.partition("=")[2])
+    except BadSignature:
+        return "set a session cookie that does not verify"
+    user_id = data.get("_user_id") if isinstance(data, dict) else None
+    if user_id is not None and str(user_id) != str(account.id):
+        return f"set a session cookie for user {user_id!r}"
+    return None
 
 
 class Load:
@@ -440,19 +488,9 @@ class Load:
         method: Method,
         tally: Tally,
     ) -> None:
-        headers = credentials.headers(method)
         tally.sent += 1
-        started = time.perf_counter()
         try:
-            try:
-                reused = connection.sock is not None
-                reply = fetch(connection, "GET", "/api/me", headers=headers)
-            except _STALE_CONNECTION:
-                if not reused:
-                    raise
-                connection.close()
-                started = time.perf_counter()
-                reply = fetch(connection, "GET", "/api/me", headers=headers)
+            reply, started, _ = get_me(connection, credentials.headers(method))
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             tally.transport_errors[type(exc).__name__] += 1
@@ -476,7 +514,7 @@ class Load:
 
         cookie = reply.set_cookies().get(SESSION_COOKIE)
         if cookie is not None:
-            problem = self._session_cookie_problem(cookie, account)
+            problem = session_cookie_problem(self.serializer, cookie, account)
             if problem is not None:
                 tally.wrong_cookie += 1
                 self._example(
@@ -484,19 +522,6 @@ class Load:
                 )
                 return
         tally.ok += 1
-
-    def _session_cookie_problem(self, cookie: str, account: Account) -> str | None:
-        from itsdangerous import BadSignature
-
-        value = cookie.partition("=")[2]
-        try:
-            data = self.serializer.loads(value)
-        except BadSignature:
-            return "set a session cookie that does not verify"
-        user_id = data.get("_user_id") if isinstance(data, dict) else None
-        if user_id is not None and str(user_id) != str(account.id):
-            return f"set a session cookie for user {user_id!r}"
-        return None
 
 
 def make_plan(
@@ -513,7 +538,8 @@ def make_plan(
 # -- reporting -------------------------------------------------------------------
 
 
-def _ms(value: float | None) -> str:
+def ms(value: float | None) -> str:
+    """A time in milliseconds for the report, ``-`` for none."""
     return "-" if value is None else f"{value:.1f}"
 
 
@@ -534,9 +560,9 @@ def print_report(
         print(
             f"{name:<17}{row['sent']:>7}{row['ok']:>7}"
             f"{row['wrong_user'] + row['wrong_session_cookie']:>12}"
-            f"{row['server_errors']:>6}{other:>7}{_ms(latency['p50']):>9}"
-            f"{_ms(latency['p90']):>9}{_ms(latency['p99']):>9}"
-            f"{_ms(latency['max']):>9}"
+            f"{row['server_errors']:>6}{other:>7}{ms(latency['p50']):>9}"
+            f"{ms(latency['p90']):>9}{ms(latency['p99']):>9}"
+            f"{ms(latency['max']):>9}"
         )
     total = summaries["all"]
     rate = total["sent"] / elapsed if elapsed > 0 else 0.0
@@ -548,14 +574,20 @@ def print_report(
 # -- command line ----------------------------------------------------------------
 
 
-def _mix(value: str) -> dict[Method, float]:
-    weights: dict[Method, float] = {}
+M = t.TypeVar("M", bound=str)
+
+
+def parse_mix(value: str, methods: tuple[M, ...]) -> dict[M, float]:
+    """``--mix``: ``NAME=WEIGHT`` pairs, each NAME one of ``methods``, no
+    weight below 0 and one above; the methods it names, with their weights.
+    """
+    weights: dict[M, float] = {}
     for part in value.split(","):
         name, sep, number = part.partition("=")
         name = name.strip()
-        if not sep or name not in METHODS:
+        if not sep or name not in methods:
             raise argparse.ArgumentTypeError(
-                f"expected NAME=WEIGHT pairs with NAME in {', '.join(METHODS)};"
+                f"expected NAME=WEIGHT pairs with NAME in {', '.join(methods)};"
                 f" got {part!r}"
             )
         weight = float(number)
@@ -590,8 +622,8 @@ def parse_args(argv: cabc.Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--mix",
-        type=_mix,
-        default=_mix("session=45,remember=45,basic=10"),
+        type=lambda value: parse_mix(value, METHODS),
+        default=parse_mix("session=45,remember=45,basic=10", METHODS),
         help="relative weights of the credentials sent"
         " (default: session=45,remember=45,basic=10)",
     )

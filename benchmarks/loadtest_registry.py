@@ -70,16 +70,21 @@ import typing as t
 from pathlib import Path
 from urllib.parse import urlencode
 
+import loadtest
 from inprocess import _positive
 from inprocess import machine_info
 from loadtest import Account
 from loadtest import create_accounts
 from loadtest import Credentials
+from loadtest import get_me
 from loadtest import identity_problem
 from loadtest import log_in
 from loadtest import make_app
+from loadtest import ms
+from loadtest import parse_mix
 from loadtest import ROOT
 from loadtest import SESSION_COOKIE
+from loadtest import session_cookie_problem
 from loadtest import SetupFailed
 from loadtest import USER_AGENT
 from serving import fetch
@@ -87,7 +92,6 @@ from serving import Gunicorn
 from serving import gunicorn_available
 from serving import gunicorn_version
 from serving import HOST
-from serving import percentile
 from serving import ServerFailed
 from serving import unwind_on_sigterm
 from serving import worker_args
@@ -105,13 +109,6 @@ EXAMPLES = 10
 #: been sent yet. The revoker shares the server with the load; without a bound
 #: a slow sign-out could fall behind and miss the end of the run.
 REVOKER_LEAD = 50
-#: Errors that mean the server closed a kept-alive connection before this
-#: request reached it: the request is sent again once, on a new connection.
-_STALE_CONNECTION = (
-    http.client.RemoteDisconnected,
-    ConnectionResetError,
-    BrokenPipeError,
-)
 
 
 class Config(t.NamedTuple):
@@ -298,78 +295,39 @@ def sign_out(port: int, by: Device, target: Device, timeout: float) -> None:
 # -- the load ---------------------------------------------------------------------
 
 
-class Tally:
-    """What the load saw."""
+class Tally(loadtest.Tally):
+    """What the load saw: :class:`loadtest.Tally`'s counts, and how the
+    signed-out devices were answered."""
+
+    COUNTS = (
+        *loadtest.Tally.COUNTS,
+        "refused_after_revocation",
+        "in_flight",
+        "served_after_revocation",
+        "refused_unrevoked",
+    )
 
     def __init__(self) -> None:
-        self.sent = 0
-        #: Answered 200 for the right user.
-        self.ok = 0
+        super().__init__()
         #: Refused (401): the device's sign-out had returned before.
         self.refused_after_revocation = 0
         #: Refused (401) while the device's sign-out was in flight.
         self.in_flight = 0
-        self.wrong_user = 0
-        self.wrong_cookie = 0
-        self.server_errors = 0
+        #: Served although its sign-out had returned before.
         self.served_after_revocation = 0
+        #: Refused (401) although nobody had signed the device out.
         self.refused_unrevoked = 0
-        self.other_status: collections.Counter[int] = collections.Counter()
-        self.transport_errors: collections.Counter[str] = collections.Counter()
-        self.latencies: list[float] = []
-
-    def merge(self, other: Tally) -> None:
-        for name in (
-            "sent",
-            "ok",
-            "refused_after_revocation",
-            "in_flight",
-            "wrong_user",
-            "wrong_cookie",
-            "server_errors",
-            "served_after_revocation",
-            "refused_unrevoked",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.other_status.update(other.other_status)
-        self.transport_errors.update(other.transport_errors)
-        self.latencies.extend(other.latencies)
 
     @property
     def failed(self) -> int:
-        return (
-            self.wrong_user
-            + self.wrong_cookie
-            + self.server_errors
-            + self.served_after_revocation
-            + self.refused_unrevoked
-            + sum(self.other_status.values())
-            + sum(self.transport_errors.values())
-        )
+        return super().failed + self.served_after_revocation + self.refused_unrevoked
 
     def summary(self) -> dict[str, t.Any]:
-        ordered = sorted(self.latencies)
-        return {
-            "sent": self.sent,
-            "ok": self.ok,
+        return super().summary() | {
             "refused_after_revocation": self.refused_after_revocation,
             "refused_while_revoking": self.in_flight,
-            "wrong_user": self.wrong_user,
-            "wrong_session_cookie": self.wrong_cookie,
-            "server_errors": self.server_errors,
             "served_after_revocation": self.served_after_revocation,
             "refused_while_not_revoked": self.refused_unrevoked,
-            "other_status": {str(k): v for k, v in sorted(self.other_status.items())},
-            "transport_errors": dict(sorted(self.transport_errors.items())),
-            "latency_ms": {
-                name: None if value is None else round(value * 1000, 3)
-                for name, value in (
-                    ("p50", percentile(ordered, 0.50)),
-                    ("p90", percentile(ordered, 0.90)),
-                    ("p99", percentile(ordered, 0.99)),
-                    ("max", ordered[-1] if ordered else None),
-                )
-            },
         }
 
 
@@ -506,21 +464,11 @@ class Load:
         method: Method,
         tally: Tally,
     ) -> None:
-        headers = device.credentials.headers(method)
         tally.sent += 1
-        started = time.perf_counter()
-        sent_at = time.monotonic()
         try:
-            try:
-                reused = connection.sock is not None
-                reply = fetch(connection, "GET", "/api/me", headers=headers)
-            except _STALE_CONNECTION:
-                if not reused:
-                    raise
-                connection.close()
-                started = time.perf_counter()
-                sent_at = time.monotonic()
-                reply = fetch(connection, "GET", "/api/me", headers=headers)
+            reply, started, sent_at = get_me(
+                connection, device.credentials.headers(method)
+            )
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             tally.transport_errors[type(exc).__name__] += 1
@@ -563,24 +511,12 @@ class Load:
             return
         cookie = reply.set_cookies().get(SESSION_COOKIE)
         if cookie is not None:
-            problem = self._session_cookie_problem(cookie, device.account)
+            problem = session_cookie_problem(self.serializer, cookie, device.account)
             if problem is not None:
                 tally.wrong_cookie += 1
                 self._example(f"{who}: {problem}")
                 return
         tally.ok += 1
-
-    def _session_cookie_problem(self, cookie: str, account: Account) -> str | None:
-        from itsdangerous import BadSignature
-
-        try:
-            data = self.serializer.loads(cookie.partition("=")[2])
-        except BadSignature:
-            return "set a session cookie that does not verify"
-        user_id = data.get("_user_id") if isinstance(data, dict) else None
-        if user_id is not None and str(user_id) != str(account.id):
-            return f"set a session cookie for user {user_id!r}"
-        return None
 
 
 # -- one configuration ------------------------------------------------------------
@@ -644,7 +580,7 @@ def run_config(
                 (rng.choice(devices), method)
                 for method in rng.choices(
                     METHODS,
-                    weights=[args.mix[m] for m in METHODS],
+                    weights=[args.mix.get(m, 0.0) for m in METHODS],
                     k=args.requests,
                 )
             ]
@@ -740,10 +676,6 @@ def plan_revocations(
 # -- reporting --------------------------------------------------------------------
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def print_report(runs: list[dict[str, t.Any]]) -> None:
     header = (
         f"{'config':<10}{'sent':>7}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
@@ -764,7 +696,7 @@ def print_report(runs: list[dict[str, t.Any]]) -> None:
         )
         print(
             f"{run['config']:<10}{row['sent']:>7}{run['requests_per_second']:>8.0f}"
-            f"{_ms(row['latency_ms']['p50']):>8}{_ms(row['latency_ms']['p99']):>8}"
+            f"{ms(row['latency_ms']['p50']):>8}{ms(row['latency_ms']['p99']):>8}"
             f"{run['revoked']:>9}{row['refused_after_revocation']:>9}"
             f"{row['wrong_user']:>12}{row['server_errors']:>5}"
             f"{row['served_after_revocation']:>21}{other:>7}"
@@ -797,22 +729,6 @@ def _configs(value: str) -> list[Config]:
             )
         configs.append(Config(name, count))
     return configs
-
-
-def _mix(value: str) -> dict[Method, float]:
-    weights: dict[Method, float] = {}
-    for part in value.split(","):
-        name, sep, number = part.partition("=")
-        name = name.strip()
-        if not sep or name not in METHODS:
-            raise argparse.ArgumentTypeError(
-                f"expected NAME=WEIGHT pairs with NAME in {', '.join(METHODS)};"
-                f" got {part!r}"
-            )
-        weights[name] = float(number)
-    if any(weight < 0 for weight in weights.values()) or not any(weights.values()):
-        raise argparse.ArgumentTypeError("weights must be >= 0, one of them > 0")
-    return {method: weights.get(method, 0.0) for method in METHODS}
 
 
 def parse_args(argv: cabc.Sequence[str] | None) -> argparse.Namespace:
@@ -857,8 +773,8 @@ def parse_args(argv: cabc.Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--mix",
-        type=_mix,
-        default=_mix("session=50,remember=50"),
+        type=lambda value: parse_mix(value, METHODS),
+        default=parse_mix("session=50,remember=50", METHODS),
         help="relative weights of the cookies sent (default: session=50,remember=50)",
     )
     parser.add_argument(
