@@ -327,6 +327,28 @@ def parse_args(argv: cabc.Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def judge(
+    verdicts: list[dict[str, t.Any]],
+    scenario: str,
+    rule: str,
+    limit: float,
+    ratio: float,
+) -> str:
+    """``"PASS"`` or ``"FAIL"`` for ``ratio`` against ``limit``, recorded in
+    ``verdicts`` for the JSON report."""
+    verdict = "PASS" if ratio <= limit else "FAIL"
+    verdicts.append(
+        {
+            "scenario": scenario,
+            "rule": rule,
+            "limit": limit,
+            "ratio": ratio,
+            "verdict": verdict,
+        }
+    )
+    return verdict
+
+
 def main(argv: cabc.Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     root: Path = args.root.resolve()
@@ -446,18 +468,9 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
 
         if scenario in budgets:
             limit, rule = budgets[scenario]
-            verdict = "PASS" if ratio <= limit else "FAIL"
+            verdict = judge(verdicts, scenario, rule, limit, ratio)
             failed = failed or verdict == "FAIL"
             print(f"{'':26}budget: {rule}: {ratio:.3f} (limit {limit:.2f}) {verdict}")
-            verdicts.append(
-                {
-                    "scenario": scenario,
-                    "rule": rule,
-                    "limit": limit,
-                    "ratio": ratio,
-                    "verdict": verdict,
-                }
-            )
 
         print()
 
@@ -506,18 +519,9 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
 
     for scenario, rule, limit, ratio, what in extra_budgets:
         assert ratio is not None
-        verdict = "PASS" if ratio <= limit else "FAIL"
+        verdict = judge(verdicts, scenario, rule, limit, ratio)
         failed = failed or verdict == "FAIL"
         print(f"{what}: {ratio:.3f} (limit {limit:.2f}) {verdict}")
-        verdicts.append(
-            {
-                "scenario": scenario,
-                "rule": rule,
-                "limit": limit,
-                "ratio": ratio,
-                "verdict": verdict,
-            }
-        )
 
     if extra_budgets:
         print()
