@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import collections.abc as cabc
 import functools
 import inspect
 import typing as t
 
+from flask import current_app
 from flask import has_request_context
 
 from .config import EXEMPT_METHODS
 from .login import login_fresh
 from .realms import get_manager
+from .realms import realms
 from .request_login import current_login
 from .tokens import request_token
 
@@ -74,26 +77,23 @@ def _has_async_callbacks(manager: LoginManager) -> bool:
     )
 
 
-def guard(
-    func: t.Callable[P, R], fresh: bool, realm: str | None = None
+def _refusing(
+    func: t.Callable[P, R],
+    refusal: t.Callable[[], t.Any | None],
+    async_refusal: t.Callable[[], cabc.Awaitable[t.Any | None]],
 ) -> t.Callable[P, R]:
-    """Wrap a view so that only the logged-in users of ``realm`` (fresh
-    ones, if ``fresh``) reach it.
+    """Wrap a view so that, when the check returns a response, that response
+    answers the request instead of the view: ``refusal()`` before a plain
+    view, ``await async_refusal()`` before an ``async`` one.
     """
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-            if _has_async_callbacks(get_manager(realm=realm)):
-                # Async loaders are run to completion through asgiref, which
-                # cannot happen on this thread while its event loop runs.
-                # The thread sees the same request (contextvars are copied).
-                refusal = await asyncio.to_thread(_refusal_after_loading, fresh, realm)
-            else:
-                refusal = _refusal(fresh, realm)
+            refused = await async_refusal()
 
-            if refusal is not None:
-                return refusal
+            if refused is not None:
+                return refused
 
             return await func(*args, **kwargs)
 
@@ -101,14 +101,34 @@ def guard(
 
     @functools.wraps(func)
     def view(*args: P.args, **kwargs: P.kwargs) -> R:
-        refusal = _refusal(fresh, realm)
+        refused = refusal()
 
-        if refusal is not None:
-            return refusal  # type: ignore[no-any-return]
+        if refused is not None:
+            return refused  # type: ignore[no-any-return]
 
         return func(*args, **kwargs)
 
     return view
+
+
+def guard(
+    func: t.Callable[P, R], fresh: bool, realm: str | None = None
+) -> t.Callable[P, R]:
+    """Wrap a view so that only the logged-in users of ``realm`` (fresh
+    ones, if ``fresh``) reach it.
+    """
+
+    async def async_refusal() -> t.Any | None:
+        if _has_async_callbacks(get_manager(realm=realm)):
+            # Async loaders are run to completion through asgiref, which
+            # cannot happen on this thread while its event loop runs. The
+            # thread sees the same request (contextvars are copied).
+            return await asyncio.to_thread(_refusal_after_loading, fresh, realm)
+
+        return _refusal(fresh, realm)
+
+    # A partial, not a closure: no extra Python frame on every request.
+    return _refusing(func, functools.partial(_refusal, fresh, realm), async_refusal)
 
 
 def login_required(func: t.Callable[P, R]) -> t.Callable[P, R]:
@@ -184,29 +204,15 @@ def scope_required(
 
         return None
 
+    async def async_refusal() -> t.Any | None:
+        # The token may be another realm's, whose user nobody has loaded
+        # yet: as in guard(), async loaders run on a worker thread.
+        if any(map(_has_async_callbacks, realms(current_app).values())):
+            return await asyncio.to_thread(refusal)
+
+        return refusal()
+
     def decorator(func: t.Callable[P, R]) -> t.Callable[P, R]:
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_view(*args: P.args, **kwargs: P.kwargs) -> t.Any:
-                refused = refusal()
-
-                if refused is not None:
-                    return refused
-
-                return await func(*args, **kwargs)
-
-            return async_view  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def view(*args: P.args, **kwargs: P.kwargs) -> R:
-            refused = refusal()
-
-            if refused is not None:
-                return refused  # type: ignore[no-any-return]
-
-            return func(*args, **kwargs)
-
-        return view
+        return _refusing(func, refusal, async_refusal)
 
     return decorator

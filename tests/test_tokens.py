@@ -524,6 +524,35 @@ def test_revoke_token_ends_one_token(
     assert browser.get("/protected").text == "secret:1"
 
 
+def test_async_scope_required_runs_async_loaders_off_the_event_loop(
+    app: Flask, login_manager: LoginManager, users: dict[str, User]
+) -> None:
+    """An async view under ``scope_required`` alone (nothing loaded the user
+    before it), with an async user loader: the loader runs on a worker
+    thread, as under ``login_required``, not inside the view's event loop.
+    """
+
+    async def load_async(user_id: str) -> User | None:
+        return users.get(user_id)
+
+    login_manager.user_loader(load_async)
+
+    @app.route("/api/async-scoped")
+    @api_view
+    @scope_required("deploy")
+    async def async_scoped() -> ResponseReturnValue:
+        return jsonify(id=current_user.get_id())
+
+    client = app.test_client()
+    deployer = issue(app, login_manager, users["1"], scopes={"deploy"})
+    reader = issue(app, login_manager, users["1"], scopes={"read"})
+    assert me(client, deployer, "/api/async-scoped").json == {"id": "1"}
+    response = me(client, reader, "/api/async-scoped")
+    assert response.status_code == 403
+    assert response.json is not None
+    assert response.json["error"] == "insufficient_scope"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
